@@ -1,0 +1,659 @@
+//! The fake DataNode server: WRITE_BLOCK (packets, CRC32C verification, ordered acks,
+//! pipeline recovery), READ_BLOCK (checksummed packets, connection reuse) and TRANSFER_BLOCK,
+//! with injected DataNode faults. The write pipeline is simulated in-process: the DataNode the
+//! client talks to stores every packet on each DataNode of the pipeline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prost::Message;
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::cluster::Cluster;
+use super::faults::{DataNodeFault, Outcome, Server};
+use super::proto::*;
+use super::transfer::{self, TransferError};
+
+/// Data bytes per read packet (a multiple of any sensible bytes-per-checksum).
+const READ_PACKET_DATA: usize = 64 * 1024;
+
+/// Accepts connections for DataNode `index` until `shutdown` turns true.
+pub(crate) async fn serve(
+    index: usize,
+    listener: TcpListener,
+    cluster: Arc<Cluster>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let cluster = Arc::clone(&cluster);
+                    connections.spawn(handle_connection(index, stream, cluster));
+                }
+                Err(e) => {
+                    tracing::warn!("fake datanode {index} accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = shutdown.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+async fn handle_connection(index: usize, stream: TcpStream, cluster: Arc<Cluster>) {
+    let _ = stream.set_nodelay(true);
+    let (reader, writer) = stream.into_split();
+    let mut conn = Connection {
+        index,
+        reader: BufReader::new(reader),
+        writer,
+        cluster,
+    };
+    match conn.serve().await {
+        Ok(()) => {}
+        Err(TransferError::Protocol(message)) => conn
+            .cluster
+            .faults
+            .protocol_error(format!("datanode {index}: {message}")),
+        Err(TransferError::Io(e)) => tracing::debug!("fake datanode {index} connection ended: {e}"),
+    }
+}
+
+/// Whether the connection stays open for another op.
+enum Next {
+    Continue,
+    Close,
+}
+
+struct Connection {
+    index: usize,
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+    cluster: Arc<Cluster>,
+}
+
+/// How an injected fault will break a write pipeline.
+#[derive(Clone, Copy, Debug)]
+enum WriteFailure {
+    /// Close the client's socket (failure of the head DataNode).
+    Drop,
+    /// Acknowledge with ERROR at this pipeline position and stop.
+    ErrorAck(usize),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct WritePlan {
+    failure: Option<(WriteFailure, Trigger)>,
+    stall: Option<Duration>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Trigger {
+    AfterPackets(u64),
+    AfterBytes(u64),
+}
+
+fn block_name(block: &ExtendedBlockProto) -> String {
+    format!("blk_{}_{}", block.block_id, block.generation_stamp)
+}
+
+impl Connection {
+    async fn serve(&mut self) -> Result<(), TransferError> {
+        loop {
+            let Some(op) = transfer::read_op(&mut self.reader).await? else {
+                return Ok(());
+            };
+            let next = match op {
+                transfer::OP_WRITE_BLOCK => {
+                    let op = transfer::read_delimited(&mut self.reader, "OpWriteBlockProto").await?;
+                    self.write_block(op).await?
+                }
+                transfer::OP_READ_BLOCK => {
+                    let op = transfer::read_delimited(&mut self.reader, "OpReadBlockProto").await?;
+                    self.read_block(op).await?
+                }
+                transfer::OP_TRANSFER_BLOCK => {
+                    let op =
+                        transfer::read_delimited(&mut self.reader, "OpTransferBlockProto").await?;
+                    self.transfer_block(op).await?
+                }
+                other => {
+                    self.respond(Status::ErrorUnsupported, Some(format!("unsupported op {other}")))
+                        .await?;
+                    return Err(TransferError::Protocol(format!(
+                        "unsupported data transfer op {other}"
+                    )));
+                }
+            };
+            if let Next::Close = next {
+                return Ok(());
+            }
+        }
+    }
+
+    fn record(&self, op: &str, target: &str, outcome: Outcome) {
+        self.cluster
+            .faults
+            .record(Server::DataNode(self.index), op, target, outcome);
+    }
+
+    async fn send(&mut self, bytes: &[u8]) -> Result<(), TransferError> {
+        self.writer.write_all(bytes).await?;
+        Ok(())
+    }
+
+    async fn respond(&mut self, status: Status, message: Option<String>) -> Result<(), TransferError> {
+        let response = BlockOpResponseProto {
+            status: status as i32,
+            first_bad_link: Some(String::new()),
+            read_op_checksum_info: None,
+            message,
+        };
+        self.send(&response.encode_length_delimited_to_vec()).await
+    }
+
+    /// Answers a request the client should not have made: ERROR response, protocol error.
+    async fn refuse_misuse(&mut self, op: &str, target: &str, why: String) -> Result<Next, TransferError> {
+        self.record(op, target, Outcome::Error("ERROR".to_string()));
+        let _ = self.respond(Status::Error, Some(why.clone())).await;
+        Err(TransferError::Protocol(format!("{op} {target}: {why}")))
+    }
+
+    fn plan_write(&self, pipeline: &[usize]) -> WritePlan {
+        let faults = &self.cluster.faults;
+        let mut plan = WritePlan {
+            failure: None,
+            stall: None,
+        };
+        for (position, dn) in pipeline.iter().enumerate() {
+            if plan.stall.is_none() {
+                if let Some(DataNodeFault::StallWrite(d)) =
+                    faults.take_datanode(*dn, |f| matches!(f, DataNodeFault::StallWrite(_)))
+                {
+                    plan.stall = Some(d);
+                }
+            }
+            if plan.failure.is_some() {
+                continue;
+            }
+            let fault = faults.take_datanode(*dn, |f| {
+                matches!(
+                    f,
+                    DataNodeFault::DropWriteAfterPackets(_)
+                        | DataNodeFault::DropWriteAfterBytes(_)
+                        | DataNodeFault::ErrorAck { .. }
+                )
+            });
+            let as_failure = |trigger| {
+                if position == 0 {
+                    (WriteFailure::Drop, trigger)
+                } else {
+                    (WriteFailure::ErrorAck(position), trigger)
+                }
+            };
+            plan.failure = match fault {
+                Some(DataNodeFault::DropWriteAfterPackets(n)) => Some(as_failure(Trigger::AfterPackets(n))),
+                Some(DataNodeFault::DropWriteAfterBytes(n)) => Some(as_failure(Trigger::AfterBytes(n))),
+                Some(DataNodeFault::ErrorAck { after_packets }) => Some((
+                    WriteFailure::ErrorAck(position),
+                    Trigger::AfterPackets(after_packets),
+                )),
+                _ => None,
+            };
+        }
+        if plan.failure.is_none() {
+            if let Some(ack) = faults.take_pipeline_error_ack() {
+                if ack.position < pipeline.len() {
+                    plan.failure = Some((
+                        WriteFailure::ErrorAck(ack.position),
+                        Trigger::AfterPackets(ack.after_packets),
+                    ));
+                } else {
+                    tracing::warn!(
+                        "pipeline error ack at position {} ignored: pipeline has {} nodes",
+                        ack.position,
+                        pipeline.len()
+                    );
+                }
+            }
+        }
+        plan
+    }
+
+    async fn write_block(&mut self, op: OpWriteBlockProto) -> Result<Next, TransferError> {
+        const OP: &str = "WRITE_BLOCK";
+        let block = op.header.base_header.block.clone();
+        let target = block_name(&block);
+        if self
+            .cluster
+            .faults
+            .take_datanode(self.index, |f| *f == DataNodeFault::RefuseWrite)
+            .is_some()
+        {
+            self.record(OP, &target, Outcome::Dropped);
+            return Ok(Next::Close);
+        }
+
+        // Validate the request against what the NameNode allocated.
+        let checksum = &op.requested_checksum;
+        if checksum.r#type != CHECKSUM_CRC32C || checksum.bytes_per_checksum == 0 {
+            return self
+                .refuse_misuse(OP, &target, format!("unsupported checksum {checksum:?}"))
+                .await;
+        }
+        let bpc = checksum.bytes_per_checksum;
+        if op.pipeline_size as usize != op.targets.len() + 1 {
+            return self
+                .refuse_misuse(
+                    OP,
+                    &target,
+                    format!(
+                        "pipelineSize {} but {} targets",
+                        op.pipeline_size,
+                        op.targets.len()
+                    ),
+                )
+                .await;
+        }
+        let pool_ok = self.cluster.namespace().block_pool_id() == block.pool_id;
+        if !pool_ok {
+            return self
+                .refuse_misuse(OP, &target, format!("unknown block pool {}", block.pool_id))
+                .await;
+        }
+        let mut pipeline = vec![self.index];
+        for node in &op.targets {
+            match self.cluster.datanode_index(&node.id.datanode_uuid) {
+                Some(index) if !pipeline.contains(&index) => pipeline.push(index),
+                _ => {
+                    return self
+                        .refuse_misuse(
+                            OP,
+                            &target,
+                            format!("bad pipeline target {}", node.id.datanode_uuid),
+                        )
+                        .await
+                }
+            }
+        }
+        let latest_gs = op.latest_generation_stamp;
+        let setup = {
+            let mut store = self.cluster.store();
+            match store.allocated_gen_stamp(block.block_id) {
+                None => Err(format!("block {target} was never allocated by the NameNode")),
+                Some(gs) if gs != latest_gs => Err(format!(
+                    "latestGenerationStamp {latest_gs} but the NameNode issued {gs}"
+                )),
+                Some(_) => match op.stage {
+                    stage::PIPELINE_SETUP_CREATE => {
+                        if block.num_bytes.unwrap_or(0) != 0 || block.generation_stamp != latest_gs {
+                            Err("PIPELINE_SETUP_CREATE of a block that is not new".to_string())
+                        } else {
+                            for dn in &pipeline {
+                                store.create_replica(*dn, block.block_id, latest_gs);
+                            }
+                            Ok(())
+                        }
+                    }
+                    stage::PIPELINE_SETUP_STREAMING_RECOVERY => {
+                        let mut result = Ok(());
+                        for dn in &pipeline {
+                            match store.replica_mut(*dn, block.block_id) {
+                                Some(replica)
+                                    if replica.gen_stamp == block.generation_stamp
+                                        && replica.data.len() as u64 >= op.min_bytes_rcvd =>
+                                {
+                                    replica.gen_stamp = latest_gs;
+                                    replica.finalized = false;
+                                }
+                                Some(replica) => {
+                                    result = Err(format!(
+                                        "recovery of {target} on datanode {dn}: replica has {} bytes gs {}, client expects >= {} bytes gs {}",
+                                        replica.data.len(),
+                                        replica.gen_stamp,
+                                        op.min_bytes_rcvd,
+                                        block.generation_stamp
+                                    ));
+                                    break;
+                                }
+                                None => {
+                                    result = Err(format!(
+                                        "recovery of {target}: datanode {dn} has no replica"
+                                    ));
+                                    break;
+                                }
+                            }
+                        }
+                        result
+                    }
+                    other => Err(format!("unsupported block construction stage {other}")),
+                },
+            }
+        };
+        if let Err(why) = setup {
+            return self.refuse_misuse(OP, &target, why).await;
+        }
+        let plan = self.plan_write(&pipeline);
+        self.respond(Status::Success, None).await?;
+
+        let mut expected_seqno: Option<i64> = None;
+        let mut expected_offset: Option<u64> = None;
+        let mut packets_ok: u64 = 0;
+        let mut bytes_ok: u64 = 0;
+        loop {
+            let packet = match transfer::read_packet(&mut self.reader).await {
+                Ok(packet) => packet,
+                Err(TransferError::Io(_)) => {
+                    // The client gave up on this pipeline (recovery or an abandoned writer).
+                    self.record(OP, &target, Outcome::Error("client closed the connection mid-block".to_string()));
+                    return Ok(Next::Close);
+                }
+                Err(e) => {
+                    self.record(OP, &target, Outcome::Error("bad packet".to_string()));
+                    return Err(e);
+                }
+            };
+            let header = &packet.header;
+            if header.seqno == -1 {
+                if !packet.data.is_empty() || header.last_packet_in_block {
+                    return Err(TransferError::Protocol(format!(
+                        "{target}: heartbeat packet carries data or ends the block"
+                    )));
+                }
+                continue;
+            }
+            if let Some(expected) = expected_seqno {
+                if header.seqno != expected {
+                    return Err(TransferError::Protocol(format!(
+                        "{target}: packet seqno {} but expected {expected}",
+                        header.seqno
+                    )));
+                }
+            } else if header.seqno < 0 || (op.stage == stage::PIPELINE_SETUP_CREATE && header.seqno != 0) {
+                return Err(TransferError::Protocol(format!(
+                    "{target}: first packet has seqno {}",
+                    header.seqno
+                )));
+            }
+            let offset = u64::try_from(header.offset_in_block).map_err(|_| {
+                TransferError::Protocol(format!(
+                    "{target}: negative offsetInBlock {}",
+                    header.offset_in_block
+                ))
+            })?;
+            if let Some(expected) = expected_offset {
+                if offset != expected {
+                    return Err(TransferError::Protocol(format!(
+                        "{target}: packet {} starts at offset {offset}, previous packet ended at {expected}",
+                        header.seqno
+                    )));
+                }
+            }
+            if let Err(why) = transfer::verify_checksums(offset, &packet.data, &packet.checksums, bpc) {
+                let ack = PipelineAckProto {
+                    seqno: header.seqno,
+                    reply: vec![Status::ErrorChecksum as i32; pipeline.len()],
+                    downstream_ack_time_nanos: Some(0),
+                };
+                let _ = self.send(&ack.encode_length_delimited_to_vec()).await;
+                self.record(OP, &target, Outcome::Error("ERROR_CHECKSUM".to_string()));
+                return Err(TransferError::Protocol(format!("{target}: {why}")));
+            }
+
+            if let Some((failure, trigger)) = plan.failure {
+                let fire = match trigger {
+                    Trigger::AfterPackets(n) => packets_ok >= n,
+                    Trigger::AfterBytes(n) => bytes_ok + packet.data.len() as u64 > n,
+                };
+                if fire {
+                    match failure {
+                        WriteFailure::Drop => {
+                            self.record(OP, &target, Outcome::Dropped);
+                        }
+                        WriteFailure::ErrorAck(position) => {
+                            let mut reply = vec![Status::Success as i32; pipeline.len()];
+                            reply[position] = Status::Error as i32;
+                            let ack = PipelineAckProto {
+                                seqno: header.seqno,
+                                reply,
+                                downstream_ack_time_nanos: Some(0),
+                            };
+                            self.send(&ack.encode_length_delimited_to_vec()).await?;
+                            self.record(OP, &target, Outcome::Error(format!("ERROR ack at position {position}")));
+                        }
+                    }
+                    return Ok(Next::Close);
+                }
+            }
+
+            {
+                let mut store = self.cluster.store();
+                if store.allocated_gen_stamp(block.block_id).is_none() {
+                    // Deleted by the NameNode while being written: a real DataNode would fail
+                    // the write once the block is invalidated.
+                    drop(store);
+                    self.record(OP, &target, Outcome::Error("block deleted".to_string()));
+                    return Ok(Next::Close);
+                }
+                for dn in &pipeline {
+                    if let Err(why) = store.write_at(*dn, block.block_id, offset as usize, &packet.data) {
+                        drop(store);
+                        return Err(TransferError::Protocol(format!("{target}: {why}")));
+                    }
+                    if header.last_packet_in_block {
+                        if let Some(replica) = store.replica_mut(*dn, block.block_id) {
+                            replica.finalized = true;
+                        }
+                    }
+                }
+            }
+            if let (Some(stall), 0) = (plan.stall, packets_ok) {
+                tokio::time::sleep(stall).await;
+            }
+            let ack = PipelineAckProto {
+                seqno: header.seqno,
+                reply: vec![Status::Success as i32; pipeline.len()],
+                downstream_ack_time_nanos: Some(0),
+            };
+            self.send(&ack.encode_length_delimited_to_vec()).await?;
+            packets_ok += 1;
+            bytes_ok += packet.data.len() as u64;
+            expected_seqno = Some(header.seqno + 1);
+            expected_offset = Some(offset + packet.data.len() as u64);
+            if header.last_packet_in_block {
+                self.record(OP, &target, Outcome::Success);
+                return Ok(Next::Continue);
+            }
+        }
+    }
+
+    async fn read_block(&mut self, op: OpReadBlockProto) -> Result<Next, TransferError> {
+        const OP: &str = "READ_BLOCK";
+        let block = op.header.base_header.block.clone();
+        let target = block_name(&block);
+        let faults = self.cluster.faults.clone();
+        if faults
+            .take_datanode(self.index, |f| *f == DataNodeFault::RefuseRead)
+            .is_some()
+        {
+            self.record(OP, &target, Outcome::Dropped);
+            return Ok(Next::Close);
+        }
+        if let Some(DataNodeFault::StallRead(stall)) =
+            faults.take_datanode(self.index, |f| matches!(f, DataNodeFault::StallRead(_)))
+        {
+            tokio::time::sleep(stall).await;
+        }
+        let corrupt = faults
+            .take_datanode(self.index, |f| *f == DataNodeFault::CorruptReadChecksum)
+            .is_some();
+
+        let replica = self
+            .cluster
+            .store()
+            .replica(self.index, block.block_id)
+            .filter(|r| r.gen_stamp >= block.generation_stamp)
+            .map(|r| r.data.clone());
+        let Some(data) = replica else {
+            self.record(OP, &target, Outcome::Error("ERROR replica not found".to_string()));
+            self.respond(
+                Status::Error,
+                Some(format!("Replica not found for {target} on datanode {}", self.index)),
+            )
+            .await?;
+            return Ok(Next::Close);
+        };
+        let end = op.offset.checked_add(op.len).filter(|end| *end <= data.len() as u64);
+        let Some(end) = end else {
+            self.record(OP, &target, Outcome::Error("ERROR bad range".to_string()));
+            self.respond(
+                Status::Error,
+                Some(format!(
+                    "Offset {} and length {} don't match block {target} (blockLen {})",
+                    op.offset,
+                    op.len,
+                    data.len()
+                )),
+            )
+            .await?;
+            return Ok(Next::Close);
+        };
+        let bpc = self.cluster.namespace().server_defaults().bytes_per_checksum;
+        let bpc64 = u64::from(bpc);
+        let start = op.offset - op.offset % bpc64;
+        let end = end.div_ceil(bpc64).saturating_mul(bpc64).min(data.len() as u64);
+        let send_checksums = op.send_checksums.unwrap_or(true);
+        let response = BlockOpResponseProto {
+            status: Status::Success as i32,
+            first_bad_link: None,
+            read_op_checksum_info: Some(ReadOpChecksumInfoProto {
+                checksum: ChecksumProto {
+                    r#type: if send_checksums { CHECKSUM_CRC32C } else { 0 },
+                    bytes_per_checksum: bpc,
+                },
+                chunk_offset: start,
+            }),
+            message: None,
+        };
+        self.send(&response.encode_length_delimited_to_vec()).await?;
+
+        let packet_data = READ_PACKET_DATA - READ_PACKET_DATA % bpc as usize;
+        let mut seqno = 0i64;
+        let mut position = start as usize;
+        let end = end as usize;
+        while position < end {
+            let chunk = &data[position..(position + packet_data).min(end)];
+            let mut sums = if send_checksums {
+                transfer::checksums(chunk, bpc)
+            } else {
+                Vec::new()
+            };
+            if corrupt && seqno == 0 && !sums.is_empty() {
+                sums[0] ^= 0xff;
+            }
+            let header = PacketHeaderProto {
+                offset_in_block: position as i64,
+                seqno,
+                last_packet_in_block: false,
+                data_len: chunk.len() as i32,
+                sync_block: Some(false),
+            };
+            self.send(&transfer::encode_packet(&header, &sums, chunk)).await?;
+            position += chunk.len();
+            seqno += 1;
+        }
+        let last = PacketHeaderProto {
+            offset_in_block: end as i64,
+            seqno,
+            last_packet_in_block: true,
+            data_len: 0,
+            sync_block: Some(false),
+        };
+        self.send(&transfer::encode_packet(&last, &[], &[])).await?;
+
+        match transfer::read_delimited::<ClientReadStatusProto>(&mut self.reader, "ClientReadStatusProto").await {
+            Ok(status) => {
+                let ok = status.status == Status::ChecksumOk as i32 || status.status == Status::Success as i32;
+                if !ok {
+                    tracing::warn!("client reported read status {} for {target}", status.status);
+                }
+                self.record(
+                    OP,
+                    &target,
+                    if corrupt {
+                        Outcome::Error("corrupted checksum sent".to_string())
+                    } else {
+                        Outcome::Success
+                    },
+                );
+                Ok(Next::Continue)
+            }
+            Err(TransferError::Io(_)) => {
+                // The client stopped reading (checksum error, or it dropped the reader).
+                self.record(
+                    OP,
+                    &target,
+                    Outcome::Error(if corrupt {
+                        "corrupted checksum sent".to_string()
+                    } else {
+                        "client closed before the read status".to_string()
+                    }),
+                );
+                Ok(Next::Close)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn transfer_block(&mut self, op: OpTransferBlockProto) -> Result<Next, TransferError> {
+        const OP: &str = "TRANSFER_BLOCK";
+        let block = op.header.base_header.block.clone();
+        let target = block_name(&block);
+        let mut targets = Vec::new();
+        for node in &op.targets {
+            match self.cluster.datanode_index(&node.id.datanode_uuid) {
+                Some(index) => targets.push(index),
+                None => {
+                    return self
+                        .refuse_misuse(OP, &target, format!("unknown target {}", node.id.datanode_uuid))
+                        .await
+                }
+            }
+        }
+        let copied = {
+            let mut store = self.cluster.store();
+            match store
+                .replica(self.index, block.block_id)
+                .filter(|r| r.gen_stamp == block.generation_stamp)
+                .cloned()
+            {
+                Some(replica) => {
+                    for dn in &targets {
+                        store.put_replica(*dn, block.block_id, replica.clone());
+                    }
+                    true
+                }
+                None => false,
+            }
+        };
+        if !copied {
+            self.record(OP, &target, Outcome::Error("ERROR replica not found".to_string()));
+            self.respond(
+                Status::Error,
+                Some(format!("Replica not found for {target} on datanode {}", self.index)),
+            )
+            .await?;
+            return Ok(Next::Close);
+        }
+        self.respond(Status::Success, None).await?;
+        self.record(OP, &target, Outcome::Success);
+        Ok(Next::Continue)
+    }
+}
