@@ -1,0 +1,110 @@
+//! Maps byte offsets in a TOML document to line/column and to the dotted key
+//! whose value contains them, and dotted keys back to their spans.
+
+use std::ops::Range;
+
+use toml::de::{DeTable, DeValue};
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(raw: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(raw.len());
+    let before = &raw[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// The deepest dotted key whose key or value span contains `offset`.
+///
+/// Tables written as `[section]` headers only span their header in toml's
+/// model, so every table is searched, not just those whose span matches.
+pub fn key_at(table: &DeTable<'_>, offset: usize) -> Option<String> {
+    let mut header_match = None;
+    for (key, value) in table.iter() {
+        let name = key.get_ref().to_string();
+        let here = key.span().contains(&offset) || value.span().contains(&offset);
+        match value.get_ref() {
+            DeValue::Table(t) => {
+                if let Some(rest) = key_at(t, offset) {
+                    return Some(join(&name, &rest));
+                }
+            }
+            DeValue::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let inner = match item.get_ref() {
+                        DeValue::Table(t) => key_at(t, offset),
+                        _ => None,
+                    };
+                    if let Some(rest) = inner {
+                        return Some(format!("{name}[{i}].{rest}"));
+                    }
+                    if item.span().contains(&offset) {
+                        return Some(format!("{name}[{i}]"));
+                    }
+                }
+            }
+            _ => {}
+        }
+        if here {
+            header_match = Some(name);
+        }
+    }
+    header_match
+}
+
+fn join(name: &str, rest: &str) -> String {
+    format!("{name}.{rest}")
+}
+
+/// Span of the value at a dotted key path, or of its nearest existing parent.
+pub fn span_of(table: &DeTable<'_>, path: &str) -> Option<Range<usize>> {
+    let mut current = table;
+    let mut best = None;
+    for part in path.split('.') {
+        let (name, index) = match part.split_once('[') {
+            Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        let (key, value) = current.iter().find(|(k, _)| k.get_ref() == name)?;
+        best = Some(key.span());
+        let value = match (value.get_ref(), index) {
+            (DeValue::Array(items), Some(i)) => match items.get(i) {
+                Some(item) => item,
+                None => return best,
+            },
+            _ => value,
+        };
+        match value.get_ref() {
+            DeValue::Table(t) => current = t,
+            _ => return Some(key.span()),
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one() {
+        let raw = "a = 1\nbé = 2\n";
+        assert_eq!(line_col(raw, 0), (1, 1));
+        assert_eq!(line_col(raw, 6), (2, 1));
+        assert_eq!(line_col(raw, 10), (2, 4));
+    }
+
+    #[test]
+    fn key_at_finds_nested_key() {
+        let raw = "[generate]\nrate = 5\n[generate.http]\nlisten = \"x\"\n";
+        let doc = DeTable::parse(raw).unwrap();
+        let off = raw.find("\"x\"").unwrap();
+        assert_eq!(
+            key_at(doc.get_ref(), off).as_deref(),
+            Some("generate.http.listen")
+        );
+        let span = span_of(doc.get_ref(), "generate.rate").unwrap();
+        assert_eq!(&raw[span], "rate");
+    }
+}

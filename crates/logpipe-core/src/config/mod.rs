@@ -1,0 +1,204 @@
+//! Configuration loading shared by every daemon: one TOML file, parsed with
+//! spans so that every error names `file:line:column`, the key, and what was
+//! expected. The section types themselves live with the daemon they configure;
+//! this module provides the loader, the error report and the value types they
+//! share (durations, byte sizes, secrets, Kafka properties, metrics).
+
+mod kafka;
+mod locate;
+mod values;
+
+pub use kafka::KafkaProperties;
+pub use values::{ByteSize, HumanDuration, MetricsConfig, Secret};
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use toml::de::DeTable;
+use toml::Spanned;
+
+/// One problem found in a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// 1-based line and column; 0 when the problem has no position (e.g. the
+    /// file itself cannot be read).
+    pub line: usize,
+    pub column: usize,
+    /// Dotted key path (`generate.http.listen`), when known.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if self.line > 0 {
+            write!(f, ":{}:{}", self.line, self.column)?;
+        }
+        match &self.key {
+            Some(key) => write!(f, ": `{key}`: {}", self.message),
+            None => write!(f, ": {}", self.message),
+        }
+    }
+}
+
+/// Every problem found in a config file, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Checks a config beyond what its types express (ranges, cross-field rules,
+/// secret files). Report problems with [`Validator::error`] by dotted key path.
+pub trait Validate {
+    fn validate(&self, v: &mut Validator);
+}
+
+/// Collects semantic problems during [`Validate::validate`].
+#[derive(Default)]
+pub struct Validator {
+    problems: Vec<(String, String)>,
+}
+
+impl Validator {
+    /// Record a problem with the value at `key` (dotted path).
+    pub fn error(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.problems.push((key.into(), message.into()));
+    }
+
+    /// Problems found so far as one error (for values set outside a file,
+    /// e.g. by command-line flags, where there is no line to point at).
+    pub fn into_result(self) -> anyhow::Result<()> {
+        if self.problems.is_empty() {
+            return Ok(());
+        }
+        let lines: Vec<String> = self
+            .problems
+            .iter()
+            .map(|(k, m)| format!("`{k}`: {m}"))
+            .collect();
+        anyhow::bail!("{}", lines.join("\n"))
+    }
+
+    /// Check that a secret given as `<key>_file` can be read.
+    pub fn secret(&mut self, key: &str, secret: &Option<Secret>) {
+        if let Some(secret) = secret {
+            if let Err(e) = secret.read() {
+                self.error(key, e.to_string());
+            }
+        }
+    }
+}
+
+/// Load and validate a config file, reporting every problem found.
+pub fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<T, ConfigErrors> {
+    let raw = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: path.to_owned(),
+            line: 0,
+            column: 0,
+            key: None,
+            message: format!("cannot read config file: {e}"),
+        }])
+    })?;
+    parse(path, &raw)
+}
+
+/// Parse and validate config text; `path` is only used in messages.
+pub fn parse<T: DeserializeOwned + Validate>(path: &Path, raw: &str) -> Result<T, ConfigErrors> {
+    let report = Report { path, raw };
+    let (root, syntax) = DeTable::parse_recoverable(raw);
+    if !syntax.is_empty() {
+        return Err(ConfigErrors(
+            syntax.iter().map(|e| report.toml_error(&root, e)).collect(),
+        ));
+    }
+
+    // serde stops at the first error, so deserialize each top-level section on
+    // its own to report one error per section instead of one per file. This
+    // requires every section of `T` to have a default.
+    let mut errors = Vec::new();
+    for (key, value) in root.get_ref().iter() {
+        let mut single = DeTable::new();
+        single.insert(key.clone(), value.clone());
+        let doc = Spanned::new(root.span(), single);
+        if let Err(e) = T::deserialize(toml::de::Deserializer::from(doc)) {
+            errors.push(report.toml_error(&root, &e));
+        }
+    }
+    if errors.is_empty() {
+        if let Err(e) = T::deserialize(toml::de::Deserializer::from(root.clone())) {
+            errors.push(report.toml_error(&root, &e));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ConfigErrors(sorted(errors)));
+    }
+
+    let config = T::deserialize(toml::de::Deserializer::from(root.clone()))
+        .map_err(|e| ConfigErrors(vec![report.toml_error(&root, &e)]))?;
+    let mut validator = Validator::default();
+    config.validate(&mut validator);
+    if validator.problems.is_empty() {
+        return Ok(config);
+    }
+    let errors = validator
+        .problems
+        .into_iter()
+        .map(|(key, message)| report.at_key(&root, key, message))
+        .collect();
+    Err(ConfigErrors(sorted(errors)))
+}
+
+fn sorted(mut errors: Vec<ConfigError>) -> Vec<ConfigError> {
+    errors.sort_by_key(|e| (e.line, e.column));
+    errors
+}
+
+struct Report<'a> {
+    path: &'a Path,
+    raw: &'a str,
+}
+
+impl Report<'_> {
+    fn toml_error(&self, root: &Spanned<DeTable<'_>>, e: &toml::de::Error) -> ConfigError {
+        let span = e.span().unwrap_or(0..0);
+        let (line, column) = locate::line_col(self.raw, span.start);
+        let key = locate::key_at(root.get_ref(), span.start).filter(|k| !k.is_empty());
+        ConfigError {
+            file: self.path.to_owned(),
+            line,
+            column,
+            key,
+            message: e.message().trim().to_owned(),
+        }
+    }
+
+    fn at_key(&self, root: &Spanned<DeTable<'_>>, key: String, message: String) -> ConfigError {
+        // A key that is absent (a required value left out) has no position
+        // of its own; point at the nearest enclosing table that exists.
+        let (line, column) = locate::span_of(root.get_ref(), &key)
+            .map_or((0, 0), |span| locate::line_col(self.raw, span.start));
+        ConfigError {
+            file: self.path.to_owned(),
+            line,
+            column,
+            key: Some(key),
+            message,
+        }
+    }
+}

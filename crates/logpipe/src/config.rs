@@ -1,0 +1,53 @@
+//! The root of `/etc/logpipe/logpipe.toml`: shared `[kafka]` and `[metrics]`,
+//! and one section per daemon (declared in that daemon's crate).
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use logpipe_core::config::{
+    self, ConfigErrors, KafkaProperties, MetricsConfig, Validate, Validator,
+};
+use logpipe_generator::GenerateConfig;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// librdkafka properties shared by every daemon (`"bootstrap.servers"`, TLS, SASL, …).
+    pub kafka: KafkaProperties,
+    /// The Prometheus `/metrics` listener.
+    pub metrics: MetricsConfig,
+    /// `logpipe generate`.
+    pub generate: GenerateConfig,
+}
+
+impl Validate for Config {
+    fn validate(&self, v: &mut Validator) {
+        self.kafka.validate("kafka", v);
+        self.generate.validate("generate", v);
+    }
+}
+
+impl Config {
+    /// Load `path`, or the defaults when no file is given.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigErrors> {
+        match path {
+            Some(p) => config::load(p),
+            None => Ok(Self::default()),
+        }
+    }
+
+    /// The metrics address for a daemon: CLI flag, then its section, then `[metrics]`.
+    pub fn metrics_listen(
+        &self,
+        cli: Option<SocketAddr>,
+        section: Option<SocketAddr>,
+    ) -> SocketAddr {
+        cli.or(section).unwrap_or(self.metrics.listen)
+    }
+
+    /// Shared Kafka properties with a daemon's overrides applied.
+    pub fn kafka_for(&self, overrides: &KafkaProperties) -> KafkaProperties {
+        self.kafka.merged(overrides)
+    }
+}

@@ -1,0 +1,217 @@
+//! `logpipe demo`: the pipeline on an embedded default — an in-process Kafka
+//! (librdkafka's mock cluster), every scenario generating into its own topic,
+//! and a live count of what arrived, per scenario and per log level. Needs no
+//! external service; with `--duration` it ends by checking that every event
+//! Kafka acknowledged was read back.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use logpipe_core::config::{HumanDuration, KafkaProperties};
+use logpipe_core::systemd::Notifier;
+use logpipe_core::Shutdown;
+use logpipe_generator::scenario::ScenarioKind;
+use logpipe_generator::GenerateConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::mocking::MockCluster;
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+const PARTITIONS: i32 = 3;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Stop after this long (default: run until Ctrl-C).
+    #[arg(long)]
+    duration: Option<HumanDuration>,
+    /// server-logs events per second (the other scenarios run at a tenth of it).
+    #[arg(long, default_value_t = 2000.0)]
+    rate: f64,
+    /// Serve Prometheus metrics on this address while the demo runs.
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
+}
+
+fn topic_of(kind: ScenarioKind) -> &'static str {
+    match kind {
+        ScenarioKind::ServerLogs => "logs",
+        other => other.name(),
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    per_scenario: BTreeMap<&'static str, u64>,
+    per_level: BTreeMap<String, u64>,
+}
+
+pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(listen) = args.metrics_listen {
+        logpipe_core::metrics::install(listen, "demo")?;
+    }
+    let cluster =
+        MockCluster::new(1).map_err(|e| anyhow::anyhow!("cannot start the embedded Kafka: {e}"))?;
+    for kind in ScenarioKind::ALL {
+        cluster
+            .create_topic(topic_of(kind), PARTITIONS, 1)
+            .map_err(|e| anyhow::anyhow!("cannot create topic {}: {e}", topic_of(kind)))?;
+    }
+    let mut kafka = KafkaProperties::default();
+    kafka.set("bootstrap.servers", cluster.bootstrap_servers());
+    eprintln!(
+        "embedded Kafka at {} ({PARTITIONS} partitions per topic)",
+        cluster.bootstrap_servers()
+    );
+
+    let shutdown = Shutdown::new();
+    shutdown.on_signals()?;
+    let mut generators = Vec::new();
+    for kind in ScenarioKind::ALL {
+        let config = GenerateConfig {
+            topic: topic_of(kind).into(),
+            scenario: kind,
+            rate: if kind == ScenarioKind::ServerLogs {
+                args.rate
+            } else {
+                (args.rate / 10.0).max(1.0)
+            },
+            duration: args.duration,
+            ..GenerateConfig::default()
+        };
+        let run = logpipe_generator::run(
+            config,
+            kafka.clone(),
+            shutdown.clone(),
+            Notifier::from_env(),
+        );
+        generators.push((kind, tokio::spawn(run)));
+    }
+
+    let consumer: BaseConsumer = kafka
+        .merged(&demo_consumer_props())
+        .client_config()?
+        .create()
+        .map_err(|e| anyhow::anyhow!("cannot create demo consumer: {e}"))?;
+    let mut assignment = TopicPartitionList::new();
+    for kind in ScenarioKind::ALL {
+        for p in 0..PARTITIONS {
+            assignment.add_partition_offset(topic_of(kind), p, Offset::Beginning)?;
+        }
+    }
+    consumer.assign(&assignment)?;
+
+    let mut counts = Counts::default();
+    let tty = std::io::stdout().is_terminal();
+    let started = Instant::now();
+    let mut last_print = Instant::now();
+    let mut generators_done = false;
+    let mut delivered_total = 0u64;
+    let mut quiet_since: Option<Instant> = None;
+    loop {
+        // Read what arrived; the consumer runs in this task, polled briefly.
+        let mut got = 0;
+        while let Some(msg) = consumer.poll(Duration::from_millis(if got == 0 { 50 } else { 0 })) {
+            let msg = msg?;
+            count(&mut counts, msg.topic(), msg.payload().unwrap_or_default());
+            got += 1;
+            if got >= 50_000 {
+                break;
+            }
+        }
+        if last_print.elapsed() >= Duration::from_secs(1) {
+            print_table(&counts, started.elapsed(), tty);
+            last_print = Instant::now();
+        }
+        if !generators_done && generators.iter().all(|(_, h)| h.is_finished()) {
+            generators_done = true;
+            for (kind, handle) in generators.drain(..) {
+                let summary = handle.await??;
+                if summary.failed > 0 {
+                    anyhow::bail!("{kind}: {} events were not delivered", summary.failed);
+                }
+                delivered_total += summary.delivered;
+            }
+        }
+        if generators_done {
+            // Drain what is still in flight, then stop once nothing new arrives.
+            let consumed: u64 = counts.per_scenario.values().sum();
+            if consumed >= delivered_total {
+                break;
+            }
+            let since = *quiet_since.get_or_insert_with(Instant::now);
+            if got == 0 && since.elapsed() > Duration::from_secs(10) {
+                break;
+            }
+            if got > 0 {
+                quiet_since = None;
+            }
+        }
+        tokio::task::yield_now().await;
+    }
+    print_table(&counts, started.elapsed(), tty);
+    let consumed: u64 = counts.per_scenario.values().sum();
+    if consumed == delivered_total {
+        println!("demo complete: Kafka acknowledged {delivered_total} events and all {consumed} were read back");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("demo FAILED: Kafka acknowledged {delivered_total} events but {consumed} were read back");
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn demo_consumer_props() -> KafkaProperties {
+    let mut p = KafkaProperties::default();
+    p.set("group.id", "logpipe-demo")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false");
+    p
+}
+
+fn count(counts: &mut Counts, topic: &str, payload: &[u8]) {
+    let scenario = ScenarioKind::ALL
+        .into_iter()
+        .find(|k| topic_of(*k) == topic)
+        .map_or("other", ScenarioKind::name);
+    *counts.per_scenario.entry(scenario).or_default() += 1;
+    if scenario == ScenarioKind::ServerLogs.name() {
+        #[derive(serde::Deserialize)]
+        struct Level<'a> {
+            #[serde(borrow)]
+            level: &'a str,
+        }
+        let level =
+            serde_json::from_slice::<Level<'_>>(payload).map_or("(unparseable)", |l| l.level);
+        match counts.per_level.get_mut(level) {
+            Some(n) => *n += 1,
+            None => {
+                counts.per_level.insert(level.to_owned(), 1);
+            }
+        }
+    }
+}
+
+fn print_table(counts: &Counts, elapsed: Duration, tty: bool) {
+    let mut out = String::new();
+    if tty {
+        out.push_str("\x1b[2J\x1b[H");
+    }
+    out.push_str(&format!(
+        "logpipe demo — {:.0}s — events read back from Kafka\n",
+        elapsed.as_secs_f64()
+    ));
+    out.push_str("  per scenario:\n");
+    for (k, n) in &counts.per_scenario {
+        out.push_str(&format!("    {k:<18} {n:>10}\n"));
+    }
+    let levels: u64 = counts.per_level.values().sum();
+    out.push_str("  server-logs per level:\n");
+    for (k, n) in &counts.per_level {
+        let pct = 100.0 * *n as f64 / levels.max(1) as f64;
+        out.push_str(&format!("    {k:<18} {n:>10}  {pct:5.1} %\n"));
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.flush();
+}

@@ -1,0 +1,68 @@
+//! The `logpipe` binary: one executable for every daemon of the pipeline.
+
+mod config;
+mod demo;
+mod generate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// logpipe — a log and event pipeline: generate → Kafka → process (MariaDB) / archive (HDFS).
+#[derive(Parser)]
+#[command(version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate synthetic events into Kafka and serve the HTTP ingest API.
+    Generate(generate::Args),
+    /// Run the whole pipeline in one process on an embedded Kafka (no services needed).
+    Demo(demo::Args),
+    /// Check a config file and report every problem with file:line:column.
+    CheckConfig {
+        /// Path of the TOML config file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    logpipe_core::init_logging();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::CheckConfig { file } => return check_config(&file),
+        Command::Generate(args) => runtime().and_then(|rt| rt.block_on(generate::main(args))),
+        Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::main(args))),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn check_config(file: &std::path::Path) -> ExitCode {
+    match config::Config::load(Some(file)) {
+        Ok(_) => {
+            println!("{}: ok", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!("{} problem(s) found in {}", errors.0.len(), file.display());
+            ExitCode::FAILURE
+        }
+    }
+}
