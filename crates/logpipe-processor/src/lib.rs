@@ -1,0 +1,18 @@
+//! `logpipe process`: consumes JSON events from Kafka, aggregates them into
+//! event-time windows (and record tables) and upserts the results into
+//! MariaDB or SQLite, committing each batch's deltas together with the Kafka
+//! offsets in one fenced transaction — effectively exactly-once.
+//!
+//! Data flows one way: Kafka → [`decode`] → [`pipeline`] (watermark,
+//! [`aggregate`], [`records`]) → [`store`]; bad events go to the dead-letter
+//! topic ([`dlq`]).
+
+pub mod aggregate;
+pub mod config;
+pub mod decode;
+pub mod event_time;
+pub mod pipeline;
+pub mod records;
+pub mod window;
+
+pub use config::ProcessConfig;
