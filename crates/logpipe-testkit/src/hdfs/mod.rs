@@ -21,7 +21,7 @@ mod faults;
 mod harness;
 mod namenode;
 mod namespace;
-mod proto;
+pub mod proto;
 mod rpc;
 mod transfer;
 

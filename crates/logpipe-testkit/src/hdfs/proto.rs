@@ -3,7 +3,8 @@
 //! Written for this crate with `prost` derives; field numbers and labels follow Hadoop's
 //! `RpcHeader.proto`, `IpcConnectionContext.proto`, `ProtobufRpcEngine.proto`, `Security.proto`,
 //! `hdfs.proto`, `ClientNamenodeProtocol.proto` and `datatransfer.proto`. Only the messages and
-//! fields the hdfs-native client uses are defined; unknown fields are skipped by prost.
+//! fields the hdfs-native client uses are defined; unknown fields are skipped by prost. Public so
+//! tests can speak the raw protocols to the fake (e.g. to check it rejects misuse).
 
 #![allow(missing_docs)]
 
