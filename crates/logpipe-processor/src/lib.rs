@@ -13,6 +13,7 @@ pub mod decode;
 pub mod event_time;
 pub mod pipeline;
 pub mod records;
+pub mod store;
 pub mod window;
 
 pub use config::ProcessConfig;
