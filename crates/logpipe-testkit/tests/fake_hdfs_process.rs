@@ -12,7 +12,15 @@ use common::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standalone_fake_hdfs_prints_its_url_serves_clients_and_exits_on_sigterm() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_logpipe-testkit"))
-        .args(["fake-hdfs", "--port", "0", "--datanodes", "2", "--block-size", "1048576"])
+        .args([
+            "fake-hdfs",
+            "--port",
+            "0",
+            "--datanodes",
+            "2",
+            "--block-size",
+            "1048576",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -34,10 +42,19 @@ async fn standalone_fake_hdfs_prints_its_url_serves_clients_and_exits_on_sigterm
         .build()
         .unwrap();
     let data = payload(2 * MIB + 17, 30);
-    bounded(60, "write", write_file(&client, "/e2e/file", &data, 100_000, 2))
-        .await
-        .unwrap();
-    assert!(bounded(30, "read", read_file(&client, "/e2e/file")).await.unwrap() == data);
+    bounded(
+        60,
+        "write",
+        write_file(&client, "/e2e/file", &data, 100_000, 2),
+    )
+    .await
+    .unwrap();
+    assert!(
+        bounded(30, "read", read_file(&client, "/e2e/file"))
+            .await
+            .unwrap()
+            == data
+    );
 
     let pid = child.id().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();

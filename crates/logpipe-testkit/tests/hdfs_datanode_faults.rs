@@ -24,9 +24,13 @@ fn datanode_ops(hdfs: &logpipe_testkit::hdfs::FakeHdfs, op: &str) -> Vec<(usize,
 async fn assert_recovered_write(hdfs: &logpipe_testkit::hdfs::FakeHdfs, path: &str, seed: u64) {
     let client = hdfs.client().unwrap();
     let data = payload(3 * MIB + 4321, seed);
-    bounded(60, "write with a failing datanode", write_file(&client, path, &data, 100_000, 2))
-        .await
-        .expect("the client recovers the pipeline");
+    bounded(
+        60,
+        "write with a failing datanode",
+        write_file(&client, path, &data, 100_000, 2),
+    )
+    .await
+    .expect("the client recovers the pipeline");
     let back = bounded(60, "read", read_file(&client, path)).await.unwrap();
     assert!(back == data, "read-back differs after pipeline recovery");
     assert_eq!(hdfs.stored_bytes(path).unwrap(), data);
@@ -50,7 +54,10 @@ async fn head_datanode_dropping_mid_block_is_recovered_with_two_replicas() {
     let writes = datanode_ops(&hdfs, "WRITE_BLOCK");
     assert!(writes.contains(&(0, Outcome::Dropped)), "{writes:?}");
     // The recovery pipeline (stage PIPELINE_SETUP_STREAMING_RECOVERY) went to datanode 1 alone.
-    assert!(writes.iter().filter(|(dn, _)| *dn == 1).count() >= 1, "{writes:?}");
+    assert!(
+        writes.iter().filter(|(dn, _)| *dn == 1).count() >= 1,
+        "{writes:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,9 +101,13 @@ async fn datanode_failure_with_a_single_replica_fails_the_write() {
     hdfs.faults()
         .inject_datanode(0, DataNodeFault::DropWriteAfterPackets(2), Times::Once);
     let data = payload(2 * MIB, 15);
-    let err = bounded(60, "write", write_file(&client, "/f/single", &data, 100_000, 1))
-        .await
-        .expect_err("one replica cannot be recovered");
+    let err = bounded(
+        60,
+        "write",
+        write_file(&client, "/f/single", &data, 100_000, 1),
+    )
+    .await
+    .expect_err("one replica cannot be recovered");
     assert!(
         matches!(&err, HdfsError::DataTransferError(m) if m.contains("All nodes failed")),
         "{err:?}"
@@ -111,9 +122,13 @@ async fn refused_pipeline_setup_fails_the_write_and_leaves_the_file_open() {
     let client = hdfs.client().unwrap();
     hdfs.faults()
         .inject_datanode(0, DataNodeFault::RefuseWrite, Times::Once);
-    let err = bounded(30, "write", write_file(&client, "/f/refused.tmp", &payload(5000, 16), 5000, 2))
-        .await
-        .expect_err("setup failures are not recovered by hdfs-native");
+    let err = bounded(
+        30,
+        "write",
+        write_file(&client, "/f/refused.tmp", &payload(5000, 16), 5000, 2),
+    )
+    .await
+    .expect_err("setup failures are not recovered by hdfs-native");
     assert!(
         matches!(err, HdfsError::IOError(_) | HdfsError::DataTransferError(_)),
         "{err:?}"
@@ -127,8 +142,13 @@ async fn refused_pipeline_setup_fails_the_write_and_leaves_the_file_open() {
             .expect("still open");
         assert!(matches!(again, HdfsError::AlreadyExists(_)), "{again:?}");
         // A fresh temporary file works (the archiver's retry path).
-        write_file(&client, "/f/refused-2.tmp", b"retry", 5, 2).await.unwrap();
-        assert_eq!(read_file(&client, "/f/refused-2.tmp").await.unwrap(), b"retry");
+        write_file(&client, "/f/refused-2.tmp", b"retry", 5, 2)
+            .await
+            .unwrap();
+        assert_eq!(
+            read_file(&client, "/f/refused-2.tmp").await.unwrap(),
+            b"retry"
+        );
     })
     .await;
     assert_no_protocol_errors(&hdfs);
@@ -139,12 +159,18 @@ async fn corrupt_read_checksum_falls_back_to_the_other_replica() {
     let hdfs = fake(2).await;
     let client = hdfs.client().unwrap();
     let data = payload(300_000, 17);
-    bounded(30, "write", write_file(&client, "/f/corrupt", &data, 50_000, 2))
-        .await
-        .unwrap();
+    bounded(
+        30,
+        "write",
+        write_file(&client, "/f/corrupt", &data, 50_000, 2),
+    )
+    .await
+    .unwrap();
     hdfs.faults()
         .inject_datanode(0, DataNodeFault::CorruptReadChecksum, Times::Once);
-    let back = bounded(30, "read", read_file(&client, "/f/corrupt")).await.unwrap();
+    let back = bounded(30, "read", read_file(&client, "/f/corrupt"))
+        .await
+        .unwrap();
     assert!(back == data);
     let reads = datanode_ops(&hdfs, "READ_BLOCK");
     assert_eq!(reads[0].0, 0);
@@ -157,9 +183,13 @@ async fn corrupt_read_checksum_falls_back_to_the_other_replica() {
 async fn corrupt_read_checksum_with_a_single_replica_fails_the_read() {
     let hdfs = fake(1).await;
     let client = hdfs.client().unwrap();
-    bounded(30, "write", write_file(&client, "/f/corrupt1", &payload(10_000, 18), 10_000, 1))
-        .await
-        .unwrap();
+    bounded(
+        30,
+        "write",
+        write_file(&client, "/f/corrupt1", &payload(10_000, 18), 10_000, 1),
+    )
+    .await
+    .unwrap();
     hdfs.faults()
         .inject_datanode(0, DataNodeFault::CorruptReadChecksum, Times::Always);
     let err = bounded(30, "read", read_file(&client, "/f/corrupt1"))
@@ -179,16 +209,22 @@ async fn stalled_read_times_out_and_moves_to_the_other_replica() {
         .client_with([("dfs.client.socket-timeout".to_string(), "1000".to_string())])
         .unwrap();
     let data = payload(100_000, 19);
-    bounded(30, "write", write_file(&client, "/f/stall", &data, 100_000, 2))
-        .await
-        .unwrap();
+    bounded(
+        30,
+        "write",
+        write_file(&client, "/f/stall", &data, 100_000, 2),
+    )
+    .await
+    .unwrap();
     hdfs.faults().inject_datanode(
         0,
         DataNodeFault::StallRead(Duration::from_secs(30)),
         Times::Once,
     );
     let started = Instant::now();
-    let back = bounded(20, "read", read_file(&client, "/f/stall")).await.unwrap();
+    let back = bounded(20, "read", read_file(&client, "/f/stall"))
+        .await
+        .unwrap();
     assert!(back == data);
     assert!(started.elapsed() >= Duration::from_millis(900));
     assert!(datanode_ops(&hdfs, "READ_BLOCK").contains(&(1, Outcome::Success)));
@@ -200,12 +236,18 @@ async fn refused_read_moves_to_the_other_replica() {
     let hdfs = fake(2).await;
     let client = hdfs.client().unwrap();
     let data = payload(70_000, 20);
-    bounded(30, "write", write_file(&client, "/f/refuse-read", &data, 70_000, 2))
-        .await
-        .unwrap();
+    bounded(
+        30,
+        "write",
+        write_file(&client, "/f/refuse-read", &data, 70_000, 2),
+    )
+    .await
+    .unwrap();
     hdfs.faults()
         .inject_datanode(0, DataNodeFault::RefuseRead, Times::Once);
-    let back = bounded(20, "read", read_file(&client, "/f/refuse-read")).await.unwrap();
+    let back = bounded(20, "read", read_file(&client, "/f/refuse-read"))
+        .await
+        .unwrap();
     assert!(back == data);
     let reads = datanode_ops(&hdfs, "READ_BLOCK");
     assert_eq!(reads, vec![(0, Outcome::Dropped), (1, Outcome::Success)]);
@@ -223,11 +265,20 @@ async fn stalled_write_ack_delays_but_does_not_fail_the_write() {
     );
     let data = payload(200_000, 21);
     let started = Instant::now();
-    bounded(30, "write", write_file(&client, "/f/slow", &data, 200_000, 2))
-        .await
-        .unwrap();
+    bounded(
+        30,
+        "write",
+        write_file(&client, "/f/slow", &data, 200_000, 2),
+    )
+    .await
+    .unwrap();
     assert!(started.elapsed() >= Duration::from_millis(1400));
-    assert!(bounded(20, "read", read_file(&client, "/f/slow")).await.unwrap() == data);
+    assert!(
+        bounded(20, "read", read_file(&client, "/f/slow"))
+            .await
+            .unwrap()
+            == data
+    );
     assert_no_protocol_errors(&hdfs);
 }
 
@@ -238,10 +289,19 @@ async fn replication_three_replaces_a_failed_datanode_via_transfer_block() {
     hdfs.faults()
         .inject_datanode(0, DataNodeFault::DropWriteAfterPackets(4), Times::Once);
     let data = payload(MIB + 100, 22);
-    bounded(60, "write", write_file(&client, "/f/three", &data, 100_000, 3))
-        .await
-        .unwrap();
-    assert!(bounded(20, "read", read_file(&client, "/f/three")).await.unwrap() == data);
+    bounded(
+        60,
+        "write",
+        write_file(&client, "/f/three", &data, 100_000, 3),
+    )
+    .await
+    .unwrap();
+    assert!(
+        bounded(20, "read", read_file(&client, "/f/three"))
+            .await
+            .unwrap()
+            == data
+    );
     assert_eq!(hdfs.faults().count("getAdditionalDatanode"), 1);
     assert_eq!(datanode_ops(&hdfs, "TRANSFER_BLOCK").len(), 1);
     assert_eq!(hdfs.stored_bytes("/f/three").unwrap(), data);

@@ -56,7 +56,10 @@ async fn standby_exception_is_retried_by_the_client_failover_logic() {
     let client = hdfs.client().unwrap();
     hdfs.faults().inject_namenode(
         "mkdirs",
-        NameNodeFault::error(ex::STANDBY, "Operation category WRITE is not supported in state standby"),
+        NameNodeFault::error(
+            ex::STANDBY,
+            "Operation category WRITE is not supported in state standby",
+        ),
         Times::Once,
     );
     bounded(20, "mkdirs", client.mkdirs("/ha", 0o755, true))
@@ -95,10 +98,14 @@ async fn fatal_answer_fails_writes_and_reconnects_for_the_next_call() {
 async fn dropped_connection_on_a_read_call_is_retried_once() {
     let hdfs = fake(1).await;
     let client = hdfs.client().unwrap();
-    bounded(20, "mkdirs", client.mkdirs("/r", 0o755, true)).await.unwrap();
+    bounded(20, "mkdirs", client.mkdirs("/r", 0o755, true))
+        .await
+        .unwrap();
     hdfs.faults()
         .inject_namenode("getFileInfo", NameNodeFault::DropBeforeApply, Times::Once);
-    let status = bounded(20, "stat", client.get_file_info("/r")).await.unwrap();
+    let status = bounded(20, "stat", client.get_file_info("/r"))
+        .await
+        .unwrap();
     assert!(status.isdir);
     assert_eq!(hdfs.faults().count("getFileInfo"), 2);
 
@@ -106,11 +113,18 @@ async fn dropped_connection_on_a_read_call_is_retried_once() {
     hdfs.faults().clear_calls();
     hdfs.faults()
         .inject_namenode("getFileInfo", NameNodeFault::DropBeforeApply, Times::Always);
-    let err = bounded(20, "stat", client.get_file_info("/r")).await.unwrap_err();
+    let err = bounded(20, "stat", client.get_file_info("/r"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, HdfsError::IOError(_)), "{err:?}");
     assert!(hdfs.faults().count("getFileInfo") >= 2);
     hdfs.faults().clear();
-    assert!(bounded(20, "stat", client.get_file_info("/r")).await.unwrap().isdir);
+    assert!(
+        bounded(20, "stat", client.get_file_info("/r"))
+            .await
+            .unwrap()
+            .isdir
+    );
     assert_no_protocol_errors(&hdfs);
 }
 
@@ -139,12 +153,20 @@ async fn dropped_connection_after_apply_commits_the_rename_the_client_saw_fail()
     hdfs.faults()
         .inject_namenode("rename2", NameNodeFault::DropAfterApply, Times::Once);
     bounded(20, "ambiguous rename", async {
-        write_file(&client, "/tmp-file", b"data", 4, 1).await.unwrap();
-        let err = client.rename("/tmp-file", "/final-file", false).await.unwrap_err();
+        write_file(&client, "/tmp-file", b"data", 4, 1)
+            .await
+            .unwrap();
+        let err = client
+            .rename("/tmp-file", "/final-file", false)
+            .await
+            .unwrap_err();
         assert!(matches!(err, HdfsError::IOError(_)), "{err:?}");
         // The rename happened: the archiver must check the destination before retrying.
         assert_eq!(read_file(&client, "/final-file").await.unwrap(), b"data");
-        let retry = client.rename("/tmp-file", "/final-file", false).await.unwrap_err();
+        let retry = client
+            .rename("/tmp-file", "/final-file", false)
+            .await
+            .unwrap_err();
         assert!(matches!(retry, HdfsError::RPCError(c, _) if c == ex::FILE_NOT_FOUND));
     })
     .await;
@@ -157,9 +179,13 @@ async fn dropped_connection_during_a_write_fails_that_writer() {
     let client = hdfs.client().unwrap();
     hdfs.faults()
         .inject_namenode("addBlock", NameNodeFault::DropBeforeApply, Times::Once);
-    let err = bounded(30, "write", write_file(&client, "/w", &payload(2 * MIB, 5), 100_000, 2))
-        .await
-        .expect_err("addBlock lost");
+    let err = bounded(
+        30,
+        "write",
+        write_file(&client, "/w", &payload(2 * MIB, 5), 100_000, 2),
+    )
+    .await
+    .expect_err("addBlock lost");
     assert!(matches!(err, HdfsError::IOError(_)), "{err:?}");
     assert_no_protocol_errors(&hdfs);
 }
@@ -179,10 +205,17 @@ async fn delayed_call_is_answered_late_without_holding_up_other_calls() {
         tokio::spawn(async move { client.list_status("/", false).await })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
-    bounded(20, "mkdirs during a delayed call", client.mkdirs("/fast", 0o755, true))
-        .await
-        .unwrap();
-    assert!(started.elapsed() < Duration::from_millis(1400), "mkdirs waited");
+    bounded(
+        20,
+        "mkdirs during a delayed call",
+        client.mkdirs("/fast", 0o755, true),
+    )
+    .await
+    .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(1400),
+        "mkdirs waited"
+    );
     let listing = bounded(20, "delayed listing", slow).await.unwrap().unwrap();
     assert!(started.elapsed() >= Duration::from_millis(1500));
     assert!(listing.len() <= 1);
@@ -196,13 +229,22 @@ async fn complete_answering_false_is_retried_until_true() {
     hdfs.faults().complete_returns_false(2);
     let data = payload(10_000, 6);
     let started = Instant::now();
-    bounded(30, "write", write_file(&client, "/slow-complete", &data, 10_000, 2))
-        .await
-        .expect("closed on the third complete");
+    bounded(
+        30,
+        "write",
+        write_file(&client, "/slow-complete", &data, 10_000, 2),
+    )
+    .await
+    .expect("closed on the third complete");
     // 500 ms + 1000 ms of client back-off.
     assert!(started.elapsed() >= Duration::from_millis(1400));
     assert_eq!(hdfs.faults().count("complete"), 3);
-    assert!(bounded(20, "read", read_file(&client, "/slow-complete")).await.unwrap() == data);
+    assert!(
+        bounded(20, "read", read_file(&client, "/slow-complete"))
+            .await
+            .unwrap()
+            == data
+    );
     assert_no_protocol_errors(&hdfs);
 }
 
@@ -211,9 +253,13 @@ async fn complete_answering_false_five_times_fails_the_close() {
     let hdfs = fake(1).await;
     let client = hdfs.client().unwrap();
     hdfs.faults().complete_returns_false(5);
-    let err = bounded(40, "write", write_file(&client, "/never-complete", b"abc", 3, 1))
-        .await
-        .expect_err("gives up after five tries");
+    let err = bounded(
+        40,
+        "write",
+        write_file(&client, "/never-complete", b"abc", 3, 1),
+    )
+    .await
+    .expect_err("gives up after five tries");
     assert!(
         matches!(&err, HdfsError::OperationFailed(m) if m.contains("Failed to complete file in time")),
         "{err:?}"

@@ -28,7 +28,10 @@ async fn mkdirs_creates_parents_is_idempotent_and_refuses_files_in_the_way() {
 
         write_file(&client, "/a/file", b"x", 1, 1).await.unwrap();
         let onto_file = client.mkdirs("/a/file", 0o755, true).await.unwrap_err();
-        assert!(matches!(onto_file, HdfsError::AlreadyExists(_)), "{onto_file:?}");
+        assert!(
+            matches!(onto_file, HdfsError::AlreadyExists(_)),
+            "{onto_file:?}"
+        );
         let under_file = client.mkdirs("/a/file/sub", 0o755, true).await.unwrap_err();
         assert_eq!(rpc_class(under_file), ex::PARENT_NOT_DIRECTORY);
     })
@@ -45,7 +48,10 @@ async fn stat_reports_files_directories_and_missing_paths() {
             .await
             .unwrap();
         let file = client.get_file_info("/d/f").await.unwrap();
-        assert_eq!((file.path.as_str(), file.length, file.isdir), ("/d/f", 1234, false));
+        assert_eq!(
+            (file.path.as_str(), file.length, file.isdir),
+            ("/d/f", 1234, false)
+        );
         assert_eq!(file.owner, "logpipe");
         let dir = client.get_file_info("/d").await.unwrap();
         assert!(dir.isdir);
@@ -105,16 +111,27 @@ async fn create_refuses_existing_files_unless_overwriting_and_open_files_always(
     let hdfs = fake(1).await;
     let client = hdfs.client().unwrap();
     bounded(30, "create rules", async {
-        write_file(&client, "/c/old", b"old contents", 4, 1).await.unwrap();
+        write_file(&client, "/c/old", b"old contents", 4, 1)
+            .await
+            .unwrap();
         let no_overwrite = client
             .create("/c/old", options(1).overwrite(false))
             .await
             .err()
             .expect("create without overwrite fails");
-        assert!(matches!(no_overwrite, HdfsError::AlreadyExists(_)), "{no_overwrite:?}");
+        assert!(
+            matches!(no_overwrite, HdfsError::AlreadyExists(_)),
+            "{no_overwrite:?}"
+        );
 
-        let mut writer = client.create("/c/old", options(1).overwrite(true)).await.unwrap();
-        writer.write_bytes(bytes::Bytes::from_static(b"new")).await.unwrap();
+        let mut writer = client
+            .create("/c/old", options(1).overwrite(true))
+            .await
+            .unwrap();
+        writer
+            .write_bytes(bytes::Bytes::from_static(b"new"))
+            .await
+            .unwrap();
         writer.close().await.unwrap();
         assert_eq!(read_file(&client, "/c/old").await.unwrap(), b"new");
 
@@ -124,10 +141,17 @@ async fn create_refuses_existing_files_unless_overwriting_and_open_files_always(
             .await
             .err()
             .expect("create of an open file fails");
-        assert!(matches!(&again, HdfsError::AlreadyExists(m) if m.contains("recreate")), "{again:?}");
+        assert!(
+            matches!(&again, HdfsError::AlreadyExists(m) if m.contains("recreate")),
+            "{again:?}"
+        );
         open.close().await.unwrap();
 
-        let on_dir = client.create("/c", options(1)).await.err().expect("create on a dir fails");
+        let on_dir = client
+            .create("/c", options(1))
+            .await
+            .err()
+            .expect("create on a dir fails");
         assert!(matches!(on_dir, HdfsError::AlreadyExists(_)), "{on_dir:?}");
         let no_parent = client
             .create("/nowhere/f", options(1).create_parent(false))
@@ -149,7 +173,10 @@ async fn rename_follows_hadoop_overwrite_rules() {
         write_file(&client, "/r/a", b"aaa", 3, 1).await.unwrap();
         write_file(&client, "/r/b", b"bbbb", 4, 1).await.unwrap();
 
-        let missing = client.rename("/r/missing", "/r/x", false).await.unwrap_err();
+        let missing = client
+            .rename("/r/missing", "/r/x", false)
+            .await
+            .unwrap_err();
         assert_eq!(rpc_class(missing), ex::FILE_NOT_FOUND);
 
         let exists = client.rename("/r/a", "/r/b", false).await.unwrap_err();

@@ -25,7 +25,9 @@ async fn wait_for_protocol_error(hdfs: &logpipe_testkit::hdfs::FakeHdfs, needle:
 
 async fn assert_closed(stream: &mut TcpStream) {
     let mut buf = [0u8; 64];
-    let n = bounded(10, "server closes", stream.read(&mut buf)).await.unwrap_or(0);
+    let n = bounded(10, "server closes", stream.read(&mut buf))
+        .await
+        .unwrap_or(0);
     assert_eq!(n, 0, "server kept talking: {:?}", &buf[..n]);
 }
 
@@ -64,7 +66,10 @@ async fn namenode_rejects_calls_for_another_protocol() {
         client_protocol_version: 1,
     }
     .encode_length_delimited_to_vec();
-    let body = GetFileInfoRequestProto { src: "/".to_string() }.encode_length_delimited_to_vec();
+    let body = GetFileInfoRequestProto {
+        src: "/".to_string(),
+    }
+    .encode_length_delimited_to_vec();
     let mut out = b"hrpc\x09\x00\x00".to_vec();
     for parts in [vec![header(-3), context], vec![header(0), request, body]] {
         let frame: Vec<u8> = parts.concat();
@@ -116,7 +121,10 @@ async fn datanode_rejects_a_write_for_a_block_the_namenode_never_allocated() {
 async fn datanode_rejects_a_sasl_magic_number_instead_of_an_op() {
     let hdfs = fake(1).await;
     let mut stream = TcpStream::connect(hdfs.datanode_addrs()[0]).await.unwrap();
-    stream.write_all(&0xDEAD_BEEFu32.to_be_bytes()).await.unwrap();
+    stream
+        .write_all(&0xDEAD_BEEFu32.to_be_bytes())
+        .await
+        .unwrap();
     wait_for_protocol_error(&hdfs, "data transfer version").await;
     assert_closed(&mut stream).await;
 }
@@ -126,7 +134,9 @@ async fn a_clean_client_session_leaves_no_protocol_errors() {
     let hdfs = fake(2).await;
     let client = hdfs.client().unwrap();
     bounded(60, "session", async {
-        write_file(&client, "/clean/a", &payload(MIB + 3, 40), 4096, 2).await.unwrap();
+        write_file(&client, "/clean/a", &payload(MIB + 3, 40), 4096, 2)
+            .await
+            .unwrap();
         client.rename("/clean/a", "/clean/b", false).await.unwrap();
         assert_eq!(read_file(&client, "/clean/b").await.unwrap().len(), MIB + 3);
         client.delete("/clean", true).await.unwrap();

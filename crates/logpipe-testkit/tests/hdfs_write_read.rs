@@ -12,9 +12,13 @@ async fn multi_block_file_is_written_closed_and_read_back_byte_exact() {
     let hdfs = fake(2).await;
     let client = hdfs.client().unwrap();
     let data = payload(3 * MIB + 12_345, 1);
-    bounded(60, "write", write_file(&client, "/logs/a.jsonl", &data, 100_000, 2))
-        .await
-        .expect("write succeeds");
+    bounded(
+        60,
+        "write",
+        write_file(&client, "/logs/a.jsonl", &data, 100_000, 2),
+    )
+    .await
+    .expect("write succeeds");
 
     let status = bounded(10, "stat", client.get_file_info("/logs/a.jsonl"))
         .await
@@ -43,7 +47,10 @@ async fn empty_file_is_created_and_closed_without_blocks() {
         .await
         .unwrap();
     assert_eq!(client.get_file_info("/empty").await.unwrap().length, 0);
-    assert!(bounded(20, "read", read_file(&client, "/empty")).await.unwrap().is_empty());
+    assert!(bounded(20, "read", read_file(&client, "/empty"))
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(hdfs.faults().count("addBlock"), 0);
     assert_no_protocol_errors(&hdfs);
 }
@@ -74,7 +81,9 @@ async fn hsync_makes_written_bytes_visible_before_close() {
         writer.close().await.unwrap();
     })
     .await;
-    let back = bounded(30, "read", read_file(&client, "/sync")).await.unwrap();
+    let back = bounded(30, "read", read_file(&client, "/sync"))
+        .await
+        .unwrap();
     assert!(back == data);
     let methods = hdfs.faults().namenode_methods();
     assert_eq!(
@@ -99,9 +108,13 @@ async fn ranged_reads_return_exact_bytes_across_block_and_chunk_boundaries() {
     let hdfs = fake(2).await;
     let client = hdfs.client().unwrap();
     let data = payload(2 * MIB + 999, 3);
-    bounded(60, "write", write_file(&client, "/ranged", &data, MIB / 3, 2))
-        .await
-        .unwrap();
+    bounded(
+        60,
+        "write",
+        write_file(&client, "/ranged", &data, MIB / 3, 2),
+    )
+    .await
+    .unwrap();
     let reader = client.read("/ranged").await.unwrap();
     let ranges = [
         (0, 1),
@@ -155,7 +168,9 @@ async fn eight_parallel_writers_each_produce_their_own_exact_file() {
     })
     .await;
     for (path, data) in written {
-        let back = bounded(30, "read", read_file(&client, &path)).await.unwrap();
+        let back = bounded(30, "read", read_file(&client, &path))
+            .await
+            .unwrap();
         assert!(back == data, "{path} differs");
     }
     let listing = client.list_status("/parallel", false).await.unwrap();

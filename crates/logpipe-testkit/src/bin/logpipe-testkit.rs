@@ -70,7 +70,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         block_size,
         replication,
     } = cli.command;
-    let mut terminate = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let hdfs = FakeHdfs::start_with(FakeHdfsConfig {
         datanodes,

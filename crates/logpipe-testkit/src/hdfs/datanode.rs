@@ -112,7 +112,8 @@ impl Connection {
             };
             let next = match op {
                 transfer::OP_WRITE_BLOCK => {
-                    let op = transfer::read_delimited(&mut self.reader, "OpWriteBlockProto").await?;
+                    let op =
+                        transfer::read_delimited(&mut self.reader, "OpWriteBlockProto").await?;
                     self.write_block(op).await?
                 }
                 transfer::OP_READ_BLOCK => {
@@ -125,8 +126,11 @@ impl Connection {
                     self.transfer_block(op).await?
                 }
                 other => {
-                    self.respond(Status::ErrorUnsupported, Some(format!("unsupported op {other}")))
-                        .await?;
+                    self.respond(
+                        Status::ErrorUnsupported,
+                        Some(format!("unsupported op {other}")),
+                    )
+                    .await?;
                     return Err(TransferError::Protocol(format!(
                         "unsupported data transfer op {other}"
                     )));
@@ -149,7 +153,11 @@ impl Connection {
         Ok(())
     }
 
-    async fn respond(&mut self, status: Status, message: Option<String>) -> Result<(), TransferError> {
+    async fn respond(
+        &mut self,
+        status: Status,
+        message: Option<String>,
+    ) -> Result<(), TransferError> {
         let response = BlockOpResponseProto {
             status: status as i32,
             first_bad_link: Some(String::new()),
@@ -160,7 +168,12 @@ impl Connection {
     }
 
     /// Answers a request the client should not have made: ERROR response, protocol error.
-    async fn refuse_misuse(&mut self, op: &str, target: &str, why: String) -> Result<Next, TransferError> {
+    async fn refuse_misuse(
+        &mut self,
+        op: &str,
+        target: &str,
+        why: String,
+    ) -> Result<Next, TransferError> {
         self.record(op, target, Outcome::Error("ERROR".to_string()));
         let _ = self.respond(Status::Error, Some(why.clone())).await;
         Err(TransferError::Protocol(format!("{op} {target}: {why}")))
@@ -199,8 +212,12 @@ impl Connection {
                 }
             };
             plan.failure = match fault {
-                Some(DataNodeFault::DropWriteAfterPackets(n)) => Some(as_failure(Trigger::AfterPackets(n))),
-                Some(DataNodeFault::DropWriteAfterBytes(n)) => Some(as_failure(Trigger::AfterBytes(n))),
+                Some(DataNodeFault::DropWriteAfterPackets(n)) => {
+                    Some(as_failure(Trigger::AfterPackets(n)))
+                }
+                Some(DataNodeFault::DropWriteAfterBytes(n)) => {
+                    Some(as_failure(Trigger::AfterBytes(n)))
+                }
                 Some(DataNodeFault::ErrorAck { after_packets }) => Some((
                     WriteFailure::ErrorAck(position),
                     Trigger::AfterPackets(after_packets),
@@ -287,13 +304,16 @@ impl Connection {
         let setup = {
             let mut store = self.cluster.store();
             match store.allocated_gen_stamp(block.block_id) {
-                None => Err(format!("block {target} was never allocated by the NameNode")),
+                None => Err(format!(
+                    "block {target} was never allocated by the NameNode"
+                )),
                 Some(gs) if gs != latest_gs => Err(format!(
                     "latestGenerationStamp {latest_gs} but the NameNode issued {gs}"
                 )),
                 Some(_) => match op.stage {
                     stage::PIPELINE_SETUP_CREATE => {
-                        if block.num_bytes.unwrap_or(0) != 0 || block.generation_stamp != latest_gs {
+                        if block.num_bytes.unwrap_or(0) != 0 || block.generation_stamp != latest_gs
+                        {
                             Err("PIPELINE_SETUP_CREATE of a block that is not new".to_string())
                         } else {
                             for dn in &pipeline {
@@ -352,7 +372,11 @@ impl Connection {
                 Ok(packet) => packet,
                 Err(TransferError::Io(_)) => {
                     // The client gave up on this pipeline (recovery or an abandoned writer).
-                    self.record(OP, &target, Outcome::Error("client closed the connection mid-block".to_string()));
+                    self.record(
+                        OP,
+                        &target,
+                        Outcome::Error("client closed the connection mid-block".to_string()),
+                    );
                     return Ok(Next::Close);
                 }
                 Err(e) => {
@@ -376,7 +400,9 @@ impl Connection {
                         header.seqno
                     )));
                 }
-            } else if header.seqno < 0 || (op.stage == stage::PIPELINE_SETUP_CREATE && header.seqno != 0) {
+            } else if header.seqno < 0
+                || (op.stage == stage::PIPELINE_SETUP_CREATE && header.seqno != 0)
+            {
                 return Err(TransferError::Protocol(format!(
                     "{target}: first packet has seqno {}",
                     header.seqno
@@ -396,14 +422,16 @@ impl Connection {
                     )));
                 }
             }
-            if let Err(why) = transfer::verify_checksums(offset, &packet.data, &packet.checksums, bpc) {
+            if let Err(why) =
+                transfer::verify_checksums(offset, &packet.data, &packet.checksums, bpc)
+            {
                 let ack = PipelineAckProto {
                     seqno: header.seqno,
                     reply: vec![Status::ErrorChecksum as i32; pipeline.len()],
                     downstream_ack_time_nanos: Some(0),
                 };
-                let _ = self.send(&ack.encode_length_delimited_to_vec()).await;
                 self.record(OP, &target, Outcome::Error("ERROR_CHECKSUM".to_string()));
+                let _ = self.send(&ack.encode_length_delimited_to_vec()).await;
                 return Err(TransferError::Protocol(format!("{target}: {why}")));
             }
 
@@ -425,8 +453,12 @@ impl Connection {
                                 reply,
                                 downstream_ack_time_nanos: Some(0),
                             };
+                            self.record(
+                                OP,
+                                &target,
+                                Outcome::Error(format!("ERROR ack at position {position}")),
+                            );
                             self.send(&ack.encode_length_delimited_to_vec()).await?;
-                            self.record(OP, &target, Outcome::Error(format!("ERROR ack at position {position}")));
                         }
                     }
                     return Ok(Next::Close);
@@ -443,7 +475,9 @@ impl Connection {
                     return Ok(Next::Close);
                 }
                 for dn in &pipeline {
-                    if let Err(why) = store.write_at(*dn, block.block_id, offset as usize, &packet.data) {
+                    if let Err(why) =
+                        store.write_at(*dn, block.block_id, offset as usize, &packet.data)
+                    {
                         drop(store);
                         return Err(TransferError::Protocol(format!("{target}: {why}")));
                     }
@@ -462,13 +496,15 @@ impl Connection {
                 reply: vec![Status::Success as i32; pipeline.len()],
                 downstream_ack_time_nanos: Some(0),
             };
+            if header.last_packet_in_block {
+                self.record(OP, &target, Outcome::Success);
+            }
             self.send(&ack.encode_length_delimited_to_vec()).await?;
             packets_ok += 1;
             bytes_ok += packet.data.len() as u64;
             expected_seqno = Some(header.seqno + 1);
             expected_offset = Some(offset + packet.data.len() as u64);
             if header.last_packet_in_block {
-                self.record(OP, &target, Outcome::Success);
                 return Ok(Next::Continue);
             }
         }
@@ -502,15 +538,25 @@ impl Connection {
             .filter(|r| r.gen_stamp >= block.generation_stamp)
             .map(|r| r.data.clone());
         let Some(data) = replica else {
-            self.record(OP, &target, Outcome::Error("ERROR replica not found".to_string()));
+            self.record(
+                OP,
+                &target,
+                Outcome::Error("ERROR replica not found".to_string()),
+            );
             self.respond(
                 Status::Error,
-                Some(format!("Replica not found for {target} on datanode {}", self.index)),
+                Some(format!(
+                    "Replica not found for {target} on datanode {}",
+                    self.index
+                )),
             )
             .await?;
             return Ok(Next::Close);
         };
-        let end = op.offset.checked_add(op.len).filter(|end| *end <= data.len() as u64);
+        let end = op
+            .offset
+            .checked_add(op.len)
+            .filter(|end| *end <= data.len() as u64);
         let Some(end) = end else {
             self.record(OP, &target, Outcome::Error("ERROR bad range".to_string()));
             self.respond(
@@ -525,10 +571,17 @@ impl Connection {
             .await?;
             return Ok(Next::Close);
         };
-        let bpc = self.cluster.namespace().server_defaults().bytes_per_checksum;
+        let bpc = self
+            .cluster
+            .namespace()
+            .server_defaults()
+            .bytes_per_checksum;
         let bpc64 = u64::from(bpc);
         let start = op.offset - op.offset % bpc64;
-        let end = end.div_ceil(bpc64).saturating_mul(bpc64).min(data.len() as u64);
+        let end = end
+            .div_ceil(bpc64)
+            .saturating_mul(bpc64)
+            .min(data.len() as u64);
         let send_checksums = op.send_checksums.unwrap_or(true);
         let response = BlockOpResponseProto {
             status: Status::Success as i32,
@@ -542,7 +595,8 @@ impl Connection {
             }),
             message: None,
         };
-        self.send(&response.encode_length_delimited_to_vec()).await?;
+        self.send(&response.encode_length_delimited_to_vec())
+            .await?;
 
         let packet_data = READ_PACKET_DATA - READ_PACKET_DATA % bpc as usize;
         let mut seqno = 0i64;
@@ -565,7 +619,8 @@ impl Connection {
                 data_len: chunk.len() as i32,
                 sync_block: Some(false),
             };
-            self.send(&transfer::encode_packet(&header, &sums, chunk)).await?;
+            self.send(&transfer::encode_packet(&header, &sums, chunk))
+                .await?;
             position += chunk.len();
             seqno += 1;
         }
@@ -578,36 +633,32 @@ impl Connection {
         };
         self.send(&transfer::encode_packet(&last, &[], &[])).await?;
 
-        match transfer::read_delimited::<ClientReadStatusProto>(&mut self.reader, "ClientReadStatusProto").await {
+        // Recorded once everything is sent, so the log is in order with the client's view.
+        self.record(
+            OP,
+            &target,
+            if corrupt {
+                Outcome::Error("corrupted checksum sent".to_string())
+            } else {
+                Outcome::Success
+            },
+        );
+        match transfer::read_delimited::<ClientReadStatusProto>(
+            &mut self.reader,
+            "ClientReadStatusProto",
+        )
+        .await
+        {
             Ok(status) => {
-                let ok = status.status == Status::ChecksumOk as i32 || status.status == Status::Success as i32;
+                let ok = status.status == Status::ChecksumOk as i32
+                    || status.status == Status::Success as i32;
                 if !ok {
                     tracing::warn!("client reported read status {} for {target}", status.status);
                 }
-                self.record(
-                    OP,
-                    &target,
-                    if corrupt {
-                        Outcome::Error("corrupted checksum sent".to_string())
-                    } else {
-                        Outcome::Success
-                    },
-                );
                 Ok(Next::Continue)
             }
-            Err(TransferError::Io(_)) => {
-                // The client stopped reading (checksum error, or it dropped the reader).
-                self.record(
-                    OP,
-                    &target,
-                    Outcome::Error(if corrupt {
-                        "corrupted checksum sent".to_string()
-                    } else {
-                        "client closed before the read status".to_string()
-                    }),
-                );
-                Ok(Next::Close)
-            }
+            // The client stopped reading (checksum error, or it dropped the reader).
+            Err(TransferError::Io(_)) => Ok(Next::Close),
             Err(e) => Err(e),
         }
     }
@@ -622,7 +673,11 @@ impl Connection {
                 Some(index) => targets.push(index),
                 None => {
                     return self
-                        .refuse_misuse(OP, &target, format!("unknown target {}", node.id.datanode_uuid))
+                        .refuse_misuse(
+                            OP,
+                            &target,
+                            format!("unknown target {}", node.id.datanode_uuid),
+                        )
                         .await
                 }
             }
@@ -644,16 +699,23 @@ impl Connection {
             }
         };
         if !copied {
-            self.record(OP, &target, Outcome::Error("ERROR replica not found".to_string()));
+            self.record(
+                OP,
+                &target,
+                Outcome::Error("ERROR replica not found".to_string()),
+            );
             self.respond(
                 Status::Error,
-                Some(format!("Replica not found for {target} on datanode {}", self.index)),
+                Some(format!(
+                    "Replica not found for {target} on datanode {}",
+                    self.index
+                )),
             )
             .await?;
             return Ok(Next::Close);
         }
-        self.respond(Status::Success, None).await?;
         self.record(OP, &target, Outcome::Success);
+        self.respond(Status::Success, None).await?;
         Ok(Next::Continue)
     }
 }

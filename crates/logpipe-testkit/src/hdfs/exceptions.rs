@@ -10,11 +10,13 @@ pub const FILE_ALREADY_EXISTS: &str = "org.apache.hadoop.fs.FileAlreadyExistsExc
 /// A path whose parent is a file.
 pub const PARENT_NOT_DIRECTORY: &str = "org.apache.hadoop.fs.ParentNotDirectoryException";
 /// `create` of a file that is open for writing (by any client).
-pub const ALREADY_BEING_CREATED: &str = "org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException";
+pub const ALREADY_BEING_CREATED: &str =
+    "org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException";
 /// A write call on a file that is not open by the calling client.
 pub const LEASE_EXPIRED: &str = "org.apache.hadoop.hdfs.server.namenode.LeaseExpiredException";
 /// Non-recursive `delete` of a non-empty directory.
-pub const PATH_IS_NOT_EMPTY_DIRECTORY: &str = "org.apache.hadoop.fs.PathIsNotEmptyDirectoryException";
+pub const PATH_IS_NOT_EMPTY_DIRECTORY: &str =
+    "org.apache.hadoop.fs.PathIsNotEmptyDirectoryException";
 /// A malformed path (relative, `..`, `:`).
 pub const INVALID_PATH: &str = "org.apache.hadoop.fs.InvalidPathException";
 /// Generic failure.
@@ -30,6 +32,7 @@ pub const RETRIABLE: &str = "org.apache.hadoop.ipc.RetriableException";
 /// Useful for fault injection: the NameNode is in safe mode.
 pub const SAFE_MODE: &str = "org.apache.hadoop.hdfs.server.namenode.SafeModeException";
 /// Useful for fault injection: the previous block has not reached minimal replication.
-pub const NOT_REPLICATED_YET: &str = "org.apache.hadoop.hdfs.server.namenode.NotReplicatedYetException";
+pub const NOT_REPLICATED_YET: &str =
+    "org.apache.hadoop.hdfs.server.namenode.NotReplicatedYetException";
 /// Useful for fault injection: quota exceeded.
 pub const DSQUOTA_EXCEEDED: &str = "org.apache.hadoop.hdfs.protocol.DSQuotaExceededException";

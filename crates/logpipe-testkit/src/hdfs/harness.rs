@@ -77,10 +77,15 @@ impl FakeHdfs {
 
     /// Starts a fake HDFS with the given settings.
     pub async fn start_with(config: FakeHdfsConfig) -> anyhow::Result<Self> {
-        anyhow::ensure!(config.datanodes >= 1, "a fake HDFS needs at least one DataNode");
+        anyhow::ensure!(
+            config.datanodes >= 1,
+            "a fake HDFS needs at least one DataNode"
+        );
         let namenode = TcpListener::bind(("127.0.0.1", config.namenode_port))
             .await
-            .with_context(|| format!("binding the fake NameNode to port {}", config.namenode_port))?;
+            .with_context(|| {
+                format!("binding the fake NameNode to port {}", config.namenode_port)
+            })?;
         let namenode_addr = namenode.local_addr()?;
         let mut datanode_listeners = Vec::new();
         let mut descriptors = Vec::new();
@@ -259,7 +264,10 @@ impl FakeHdfs {
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         for task in self.tasks.drain(..) {
-            if tokio::time::timeout(Duration::from_secs(5), task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
                 tracing::warn!("fake HDFS server task did not stop within 5 s");
             }
         }

@@ -134,10 +134,10 @@ async fn handle_call(
                 &class,
                 &message,
             );
-            let _ = outgoing.send(Outgoing::Frame(frame));
             cluster
                 .faults
                 .record(Server::NameNode, &method, &target, Outcome::Error(class));
+            let _ = outgoing.send(Outgoing::Frame(frame));
         }
         Some(NameNodeFault::Fatal { class, message }) => {
             let target = request_target(&call);
@@ -148,25 +148,25 @@ async fn handle_call(
                 &class,
                 &message,
             );
-            let _ = outgoing.send(Outgoing::Frame(frame));
-            let _ = outgoing.send(Outgoing::Close);
             cluster
                 .faults
                 .record(Server::NameNode, &method, &target, Outcome::Fatal(class));
+            let _ = outgoing.send(Outgoing::Frame(frame));
+            let _ = outgoing.send(Outgoing::Close);
         }
         Some(NameNodeFault::DropBeforeApply) => {
             let target = request_target(&call);
-            let _ = outgoing.send(Outgoing::Close);
             cluster
                 .faults
                 .record(Server::NameNode, &method, &target, Outcome::Dropped);
+            let _ = outgoing.send(Outgoing::Close);
         }
         Some(NameNodeFault::DropAfterApply) => {
             let (target, _) = dispatch(cluster, &call, user);
-            let _ = outgoing.send(Outgoing::Close);
             cluster
                 .faults
                 .record(Server::NameNode, &method, &target, Outcome::Dropped);
+            let _ = outgoing.send(Outgoing::Close);
         }
         Some(NameNodeFault::Delay(_)) | None => {
             let (target, result) = dispatch(cluster, &call, user);
@@ -194,8 +194,11 @@ async fn handle_call(
                     (frame, Outcome::Error(error.class))
                 }
             };
+            // Recorded before answering, so a test that saw the answer also sees the record.
+            cluster
+                .faults
+                .record(Server::NameNode, &method, &target, outcome);
             let _ = outgoing.send(Outgoing::Frame(frame));
-            cluster.faults.record(Server::NameNode, &method, &target, outcome);
         }
     }
 }
@@ -395,7 +398,10 @@ fn dispatch(cluster: &Cluster, call: &Call, user: &str) -> (String, Result<Vec<u
                 tracing::warn!("fake namenode: client called unimplemented method {other}");
                 Err(RpcError::new(
                     ex::RPC_NO_SUCH_METHOD,
-                    format!("Unknown method {other} called on {} protocol.", rpc::CLIENT_PROTOCOL),
+                    format!(
+                        "Unknown method {other} called on {} protocol.",
+                        rpc::CLIENT_PROTOCOL
+                    ),
                 ))
             }
         }
@@ -424,7 +430,9 @@ fn check_located_block(block: &LocatedBlockProto, fresh: bool) -> Result<(), Rpc
     }
     if block.storage_types.len() != block.locs.len() || block.storage_ids.len() != block.locs.len()
     {
-        return Err(fake_bug("located block whose storage lists differ in length from locs"));
+        return Err(fake_bug(
+            "located block whose storage lists differ in length from locs",
+        ));
     }
     if fresh && block.b.num_bytes != Some(0) {
         return Err(fake_bug("new block with non-zero numBytes"));

@@ -218,11 +218,7 @@ fn find_file_by_id(node: &mut Inode, id: u64) -> Option<&mut FileNode> {
 
 fn find_file_by_block(node: &mut Inode, block_id: u64) -> Option<&mut FileNode> {
     match node {
-        Inode::File(file) => file
-            .blocks
-            .iter()
-            .any(|b| b.id == block_id)
-            .then_some(file),
+        Inode::File(file) => file.blocks.iter().any(|b| b.id == block_id).then_some(file),
         Inode::Dir(dir) => dir
             .children
             .values_mut()
@@ -499,7 +495,10 @@ impl Namespace {
                 ),
             ));
         }
-        if req.block_size % u64::from(self.config.bytes_per_checksum) != 0 {
+        if !req
+            .block_size
+            .is_multiple_of(u64::from(self.config.bytes_per_checksum))
+        {
             return Err(RpcError::new(
                 ex::IO,
                 format!(
@@ -560,7 +559,8 @@ impl Namespace {
             next_inode_id,
             ..
         } = self;
-        let parent = Self::parent_dir_mut(root, &components, req.create_parent, next_inode_id, user)?;
+        let parent =
+            Self::parent_dir_mut(root, &components, req.create_parent, next_inode_id, user)?;
         if let Some(old) = parent.children.remove(&name) {
             let mut blocks = Vec::new();
             old.collect_blocks(&mut blocks);
@@ -721,7 +721,9 @@ impl Namespace {
         for block in &file.blocks {
             let good = block.locs.iter().any(|dn| {
                 store.replica(*dn, block.id).is_some_and(|r| {
-                    r.finalized && r.gen_stamp == block.gen_stamp && r.data.len() as u64 == block.num_bytes
+                    r.finalized
+                        && r.gen_stamp == block.gen_stamp
+                        && r.data.len() as u64 == block.num_bytes
                 })
             });
             if !good {
@@ -791,10 +793,10 @@ impl Namespace {
                 return Err(RpcError::misuse(
                     ex::IO,
                     format!(
-                        "complete of {src}: last block {:?} does not match the file's last block {:?}",
-                        l.as_ref().map(|b| b.block_id),
-                        last.map(|b| b.id)
-                    ),
+                    "complete of {src}: last block {:?} does not match the file's last block {:?}",
+                    l.as_ref().map(|b| b.block_id),
+                    last.map(|b| b.id)
+                ),
                 ))
             }
         }
@@ -860,7 +862,11 @@ impl Namespace {
             Some(existing) => {
                 let dest_is_dir = matches!(existing, Inode::Dir(_));
                 if dest_is_dir != source_is_dir {
-                    let kind = if source_is_dir { "directories" } else { "files" };
+                    let kind = if source_is_dir {
+                        "directories"
+                    } else {
+                        "files"
+                    };
                     return Err(RpcError::new(
                         ex::IO,
                         format!("Source {src} and destination {dst} must both be {kind}"),
@@ -937,7 +943,12 @@ impl Namespace {
         }
     }
 
-    pub fn delete(&mut self, src: &str, recursive: bool, store: &mut BlockStore) -> RpcResult<bool> {
+    pub fn delete(
+        &mut self,
+        src: &str,
+        recursive: bool,
+        store: &mut BlockStore,
+    ) -> RpcResult<bool> {
         let components = parse_path(src)?;
         let Some(inode) = lookup(&self.root, &components) else {
             return Ok(false);
@@ -968,7 +979,10 @@ impl Namespace {
     ) -> RpcResult<Option<DirectoryListingProto>> {
         let components = parse_path(src)?;
         let start_after = std::str::from_utf8(start_after).map_err(|_| {
-            RpcError::misuse(ex::IO, format!("getListing of {src}: startAfter is not UTF-8"))
+            RpcError::misuse(
+                ex::IO,
+                format!("getListing of {src}: startAfter is not UTF-8"),
+            )
         })?;
         Ok(match lookup(&self.root, &components) {
             None => None,
@@ -1052,12 +1066,13 @@ impl Namespace {
         } = self;
         let what = format!("blk_{block_id}");
         let file = check_lease(find_file_by_block(root, block_id), &what, &req.client_name)?;
-        let offset = file.length()
-            - file.blocks.last().map(|b| b.num_bytes).unwrap_or(0);
+        let offset = file.length() - file.blocks.last().map(|b| b.num_bytes).unwrap_or(0);
         let Some(block) = file.blocks.last_mut().filter(|b| b.id == block_id) else {
             return Err(RpcError::misuse(
                 ex::IO,
-                format!("{what} is not the last block of its file, so it is not under construction"),
+                format!(
+                    "{what} is not the last block of its file, so it is not under construction"
+                ),
             ));
         };
         if req.block.generation_stamp != block.gen_stamp {
@@ -1171,7 +1186,10 @@ impl Namespace {
                 .ok_or_else(|| {
                     RpcError::misuse(
                         ex::IO,
-                        format!("getAdditionalDatanode: unknown datanode {}", node.id.datanode_uuid),
+                        format!(
+                            "getAdditionalDatanode: unknown datanode {}",
+                            node.id.datanode_uuid
+                        ),
                     )
                 })?;
             locs.push(index);
@@ -1267,8 +1285,11 @@ fn located_block(
     block: &BlockInfo,
     offset: u64,
 ) -> LocatedBlockProto {
-    let nodes: Vec<&DatanodeDescriptor> =
-        block.locs.iter().filter_map(|i| datanodes.get(*i)).collect();
+    let nodes: Vec<&DatanodeDescriptor> = block
+        .locs
+        .iter()
+        .filter_map(|i| datanodes.get(*i))
+        .collect();
     LocatedBlockProto {
         b: ExtendedBlockProto {
             pool_id: block_pool_id.to_string(),

@@ -95,7 +95,9 @@ pub(crate) struct ConnectionContext {
 }
 
 /// Parses and checks the connection context frame (call id -3).
-pub(crate) fn parse_connection_context(mut frame: Bytes) -> Result<ConnectionContext, RpcConnError> {
+pub(crate) fn parse_connection_context(
+    mut frame: Bytes,
+) -> Result<ConnectionContext, RpcConnError> {
     let header: RpcRequestHeaderProto = next_part(&mut frame, "connection context header")?;
     if header.call_id != CONNECTION_CONTEXT_CALL_ID {
         return Err(RpcConnError::Protocol(format!(
@@ -161,7 +163,8 @@ pub(crate) fn parse_call(mut frame: Bytes) -> Result<Call, RpcConnError> {
         )));
     }
     let request: RequestHeaderProto = next_part(&mut frame, "RequestHeaderProto")?;
-    if request.declaring_class_protocol_name != CLIENT_PROTOCOL || request.client_protocol_version != 1
+    if request.declaring_class_protocol_name != CLIENT_PROTOCOL
+        || request.client_protocol_version != 1
     {
         return Err(RpcConnError::Protocol(format!(
             "call {} ({}) declares protocol {} version {}, expected {CLIENT_PROTOCOL} version 1",

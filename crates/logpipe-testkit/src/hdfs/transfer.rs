@@ -93,8 +93,10 @@ pub(crate) async fn read_packet(
 ) -> Result<Packet, TransferError> {
     let payload_len = reader.read_u32().await? as usize;
     let header_len = reader.read_u16().await? as usize;
-    if payload_len < 4 || payload_len > MAX_PACKET_LEN {
-        return Err(protocol(format!("packet payload length {payload_len} is out of range")));
+    if !(4..=MAX_PACKET_LEN).contains(&payload_len) {
+        return Err(protocol(format!(
+            "packet payload length {payload_len} is out of range"
+        )));
     }
     let mut header = vec![0u8; header_len];
     reader.read_exact(&mut header).await?;

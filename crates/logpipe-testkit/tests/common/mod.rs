@@ -22,7 +22,9 @@ pub async fn bounded<T>(seconds: u64, what: &str, future: impl Future<Output = T
 
 /// Deterministic, non-repeating-looking bytes.
 pub fn payload(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..len)
         .map(|_| {
             state = state
