@@ -57,30 +57,46 @@ fn join(name: &str, rest: &str) -> String {
     format!("{name}.{rest}")
 }
 
-/// Span of the value at a dotted key path, or of its nearest existing parent.
+/// Span of the key at a dotted path (`generate.http.listen`,
+/// `process.aggregation[0].slide`), or of its nearest existing parent. Keys
+/// may themselves contain dots (librdkafka's `sasl.password_file`): the
+/// longest key matching the rest of the path wins.
 pub fn span_of(table: &DeTable<'_>, path: &str) -> Option<Range<usize>> {
     let mut current = table;
+    let mut rest = path;
     let mut best = None;
-    for part in path.split('.') {
-        let (name, index) = match part.split_once('[') {
-            Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
-            None => (part, None),
+    loop {
+        let found = current
+            .iter()
+            .filter_map(|(k, v)| {
+                let name: &str = k.get_ref();
+                let after = rest.strip_prefix(name)?;
+                (after.is_empty() || after.starts_with('.') || after.starts_with('[')).then_some((k, v, after))
+            })
+            .max_by_key(|(k, _, _)| k.get_ref().len());
+        let Some((key, value, after)) = found else {
+            return best;
         };
-        let (key, value) = current.iter().find(|(k, _)| k.get_ref() == name)?;
         best = Some(key.span());
-        let value = match (value.get_ref(), index) {
-            (DeValue::Array(items), Some(i)) => match items.get(i) {
-                Some(item) => item,
-                None => return best,
-            },
-            _ => value,
+        let (value, after) = match (value.get_ref(), after.strip_prefix('[')) {
+            (DeValue::Array(items), Some(idx)) => {
+                let (i, tail) = idx.split_once(']')?;
+                match items.get(i.parse::<usize>().ok()?) {
+                    Some(item) => (item, tail),
+                    None => return best,
+                }
+            }
+            _ => (value, after),
+        };
+        rest = match after.strip_prefix('.') {
+            Some(r) => r,
+            None => return best,
         };
         match value.get_ref() {
             DeValue::Table(t) => current = t,
-            _ => return Some(key.span()),
+            _ => return best,
         }
     }
-    best
 }
 
 #[cfg(test)]
@@ -106,5 +122,17 @@ mod tests {
         );
         let span = span_of(doc.get_ref(), "generate.rate").unwrap();
         assert_eq!(&raw[span], "rate");
+    }
+
+    #[test]
+    fn span_of_handles_dotted_keys_and_arrays() {
+        let raw = "[kafka]\n\"sasl.password_file\" = \"x\"\n[[agg]]\nsize = 1\n[[agg]]\nslide = 2\n";
+        let doc = DeTable::parse(raw).unwrap();
+        let span = span_of(doc.get_ref(), "kafka.sasl.password_file").unwrap();
+        assert_eq!(&raw[span], "\"sasl.password_file\"");
+        let span = span_of(doc.get_ref(), "agg[1].slide").unwrap();
+        assert_eq!(&raw[span], "slide");
+        let span = span_of(doc.get_ref(), "agg[1].missing").unwrap();
+        assert_eq!(&raw[span], "agg", "nearest existing parent");
     }
 }

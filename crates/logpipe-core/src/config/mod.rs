@@ -15,7 +15,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
-use toml::de::DeTable;
+use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 /// One problem found in a config file.
@@ -128,17 +128,31 @@ pub fn parse<T: DeserializeOwned + Validate>(path: &Path, raw: &str) -> Result<T
         ));
     }
 
-    // serde stops at the first error, so deserialize each top-level section on
-    // its own to report one error per section instead of one per file. This
-    // requires every section of `T` to have a default.
+    // serde stops at the first error, so deserialize each top-level section
+    // on its own, and a failing section key by key, to report every wrong
+    // key rather than only the first. This requires every section of `T`
+    // (and every key of a section) to have a default.
     let mut errors = Vec::new();
     for (key, value) in root.get_ref().iter() {
-        let mut single = DeTable::new();
-        single.insert(key.clone(), value.clone());
-        let doc = Spanned::new(root.span(), single);
-        if let Err(e) = T::deserialize(toml::de::Deserializer::from(doc)) {
-            errors.push(report.toml_error(&root, &e));
+        let Err(section_error) = deserialize_only::<T>(&root, &[(key, value)]) else {
+            continue;
+        };
+        let mut key_errors = Vec::new();
+        if let DeValue::Table(table) = value.get_ref() {
+            for (sub_key, sub_value) in table.iter() {
+                let mut one = DeTable::new();
+                one.insert(sub_key.clone(), sub_value.clone());
+                let section = Spanned::new(value.span(), DeValue::Table(one));
+                if let Err(e) = deserialize_only::<T>(&root, &[(key, &section)]) {
+                    key_errors.push(report.toml_error(&root, &e));
+                }
+            }
         }
+        if key_errors.is_empty() {
+            // Only the combination is wrong (e.g. a missing required key).
+            key_errors.push(report.toml_error(&root, &section_error));
+        }
+        errors.extend(key_errors);
     }
     if errors.is_empty() {
         if let Err(e) = T::deserialize(toml::de::Deserializer::from(root.clone())) {
@@ -146,6 +160,7 @@ pub fn parse<T: DeserializeOwned + Validate>(path: &Path, raw: &str) -> Result<T
         }
     }
     if !errors.is_empty() {
+        errors.dedup();
         return Err(ConfigErrors(sorted(errors)));
     }
 
@@ -162,6 +177,18 @@ pub fn parse<T: DeserializeOwned + Validate>(path: &Path, raw: &str) -> Result<T
         .map(|(key, message)| report.at_key(&root, key, message))
         .collect();
     Err(ConfigErrors(sorted(errors)))
+}
+
+/// Deserialize a document holding only `entries` at the top level.
+fn deserialize_only<T: DeserializeOwned>(
+    root: &Spanned<DeTable<'_>>,
+    entries: &[(&Spanned<toml::de::DeString<'_>>, &Spanned<DeValue<'_>>)],
+) -> Result<T, toml::de::Error> {
+    let mut doc = DeTable::new();
+    for (k, v) in entries {
+        doc.insert((*k).clone(), (*v).clone());
+    }
+    T::deserialize(toml::de::Deserializer::from(Spanned::new(root.span(), doc)))
 }
 
 fn sorted(mut errors: Vec<ConfigError>) -> Vec<ConfigError> {

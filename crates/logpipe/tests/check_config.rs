@@ -1,0 +1,114 @@
+//! `logpipe check-config`: golden tests for its error report (every problem,
+//! with file:line:column, the key and what was expected), and every example
+//! config in `config/` must pass. Set `UPDATE_GOLDEN=1` to rewrite the
+//! expected `.err` files after a deliberate change of wording.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+fn check(dir: &Path, file: &str) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_logpipe"))
+        .args(["check-config", file])
+        .current_dir(dir)
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("run logpipe");
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn assert_golden(name: &str) {
+    let dir = golden_dir();
+    let (ok, _, stderr) = check(&dir, &format!("{name}.toml"));
+    assert!(!ok, "{name}.toml must be rejected");
+    let expected_path = dir.join(format!("{name}.err"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&expected_path, &stderr).unwrap();
+    }
+    let expected = std::fs::read_to_string(&expected_path).unwrap();
+    assert_eq!(stderr, expected, "report for {name}.toml changed");
+}
+
+#[test]
+fn unknown_keys_are_each_reported_with_position_and_the_allowed_keys() {
+    assert_golden("unknown_key");
+}
+
+#[test]
+fn wrong_types_name_the_key_and_the_expected_type() {
+    assert_golden("wrong_type");
+}
+
+#[test]
+fn bad_durations_say_how_to_write_one() {
+    assert_golden("bad_duration");
+}
+
+#[test]
+fn missing_secret_files_are_reported_at_their_key() {
+    assert_golden("missing_secret_file");
+}
+
+#[test]
+fn missing_config_file_is_reported() {
+    assert_golden("missing_config_file");
+}
+
+#[test]
+fn invalid_enum_values_list_the_choices() {
+    assert_golden("invalid_values");
+}
+
+#[test]
+fn toml_syntax_errors_point_at_the_character() {
+    assert_golden("syntax_error");
+}
+
+#[test]
+fn out_of_range_values_are_reported_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.toml"), "[generate]\ncount = 0\nrate = -1.0\n").unwrap();
+    let (ok, _, stderr) = check(dir.path(), "c.toml");
+    assert!(!ok);
+    assert!(stderr.contains("c.toml:2:1: `generate.count`: must be ≥ 1"), "{stderr}");
+    assert!(stderr.contains("c.toml:3:1: `generate.rate`: must be a number ≥ 0"), "{stderr}");
+}
+
+/// Every example in `config/` passes, with its secret files provided the way
+/// systemd would (the `/run/credentials/` paths redirected to a temp dir).
+#[test]
+fn every_example_config_is_valid() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    let tmp = tempfile::tempdir().unwrap();
+    let creds = tmp.path().join("credentials");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replace("/run/credentials/", &format!("{}/", creds.display()));
+        for line in text.lines() {
+            if let Some(secret) = line.split('"').nth(1).filter(|p| p.starts_with(creds.to_str().unwrap())) {
+                let secret = Path::new(secret);
+                std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
+                std::fs::write(secret, "example-secret\n").unwrap();
+            }
+        }
+        let name = path.file_name().unwrap().to_str().unwrap();
+        std::fs::write(tmp.path().join(name), text).unwrap();
+        let (ok, stdout, stderr) = check(tmp.path(), name);
+        assert!(ok, "config/{name} is invalid:\n{stderr}");
+        assert_eq!(stdout.trim(), format!("{name}: ok"));
+        checked += 1;
+    }
+    assert!(checked >= 3, "expected the example configs in config/, found {checked}");
+}
