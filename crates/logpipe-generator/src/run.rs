@@ -44,10 +44,10 @@ pub async fn run(
 ) -> anyhow::Result<Summary> {
     logpipe_core::metrics::describe(m::METRICS);
     let producer = Arc::new(producer::create(&kafka)?);
-    let queue_limit = kafka
+    let queue_limit = producer::with_defaults(&kafka)
         .get("queue.buffering.max.messages")
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000usize);
+        .context("queue.buffering.max.messages must be a number")?;
 
     let ready = Arc::new(AtomicBool::new(false));
     wait_for_kafka(&producer, &config.topic, &shutdown).await?;
@@ -82,11 +82,17 @@ pub async fn run(
 
     notifier.ready();
     let started = Instant::now();
+    // The generator thread says when it is done, so the drain starts at once.
+    let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<()>();
     let generator = config.synthetic.then(|| {
         let (p, c, s) = (producer.clone(), config.clone(), shutdown.clone());
         std::thread::Builder::new()
             .name("generate".into())
-            .spawn(move || generate_loop(&p, &c, &s))
+            .spawn(move || {
+                let produced = generate_loop(&p, &c, &s);
+                let _ = done_tx.send(());
+                produced
+            })
     });
     let generator = generator
         .transpose()
@@ -99,10 +105,12 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = tick.tick() => {}
+            _ = &mut done_rx, if generator.is_some() && http.is_none() => break,
             _ = shutdown.wait() => break,
         }
         notifier.watchdog();
         queue.set(producer.in_flight_count() as f64);
+        producer.context().publish();
         let generator_done = generator.as_ref().is_none_or(|g| g.is_finished());
         if generator_done && http.is_none() {
             break;
@@ -126,9 +134,10 @@ pub async fn run(
     let flushed = tokio::task::spawn_blocking(move || p.flush(drain)).await?;
     let elapsed = started.elapsed();
     let ctx = producer.context();
+    ctx.publish();
     let summary = Summary {
         generated,
-        delivered: ctx.delivered.load(Ordering::Relaxed),
+        delivered: ctx.delivered(),
         failed: ctx.failed.load(Ordering::Relaxed),
         elapsed,
     };
@@ -217,6 +226,8 @@ fn generate_loop(producer: &EventProducer, config: &GenerateConfig, shutdown: &S
     let counter = metrics::counter!(m::EVENTS_GENERATED, "scenario" => config.scenario.name());
     let (mut key, mut payload) = (Vec::with_capacity(64), Vec::with_capacity(512));
     let mut produced = 0u64;
+    // The counter is shared with /metrics; bump it in steps, not per event.
+    let mut uncounted = 0u64;
     'run: loop {
         let remaining = config.count.map_or(u64::MAX, |c| c - produced);
         if remaining == 0
@@ -252,8 +263,16 @@ fn generate_loop(producer: &EventProducer, config: &GenerateConfig, shutdown: &S
                 }
             }
             produced += 1;
-            counter.increment(1);
+            uncounted += 1;
+            if uncounted == 256 {
+                counter.increment(uncounted);
+                uncounted = 0;
+            }
         }
+        // Keep /metrics live at low rates too: count what each batch added.
+        counter.increment(uncounted);
+        uncounted = 0;
     }
+    counter.increment(uncounted);
     produced
 }

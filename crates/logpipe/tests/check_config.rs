@@ -74,11 +74,21 @@ fn toml_syntax_errors_point_at_the_character() {
 #[test]
 fn out_of_range_values_are_reported_by_key() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("c.toml"), "[generate]\ncount = 0\nrate = -1.0\n").unwrap();
+    std::fs::write(
+        dir.path().join("c.toml"),
+        "[generate]\ncount = 0\nrate = -1.0\n",
+    )
+    .unwrap();
     let (ok, _, stderr) = check(dir.path(), "c.toml");
     assert!(!ok);
-    assert!(stderr.contains("c.toml:2:1: `generate.count`: must be ≥ 1"), "{stderr}");
-    assert!(stderr.contains("c.toml:3:1: `generate.rate`: must be a number ≥ 0"), "{stderr}");
+    assert!(
+        stderr.contains("c.toml:2:1: `generate.count`: must be ≥ 1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("c.toml:3:1: `generate.rate`: must be a number ≥ 0"),
+        "{stderr}"
+    );
 }
 
 /// Every example in `config/` passes, with its secret files provided the way
@@ -97,7 +107,11 @@ fn every_example_config_is_valid() {
         let text = std::fs::read_to_string(&path).unwrap();
         let text = text.replace("/run/credentials/", &format!("{}/", creds.display()));
         for line in text.lines() {
-            if let Some(secret) = line.split('"').nth(1).filter(|p| p.starts_with(creds.to_str().unwrap())) {
+            if let Some(secret) = line
+                .split('"')
+                .nth(1)
+                .filter(|p| p.starts_with(creds.to_str().unwrap()))
+            {
                 let secret = Path::new(secret);
                 std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
                 std::fs::write(secret, "example-secret\n").unwrap();
@@ -110,5 +124,8 @@ fn every_example_config_is_valid() {
         assert_eq!(stdout.trim(), format!("{name}: ok"));
         checked += 1;
     }
-    assert!(checked >= 3, "expected the example configs in config/, found {checked}");
+    assert!(
+        checked >= 3,
+        "expected the example configs in config/, found {checked}"
+    );
 }

@@ -9,7 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 struct Daemon {
@@ -24,7 +27,9 @@ impl Daemon {
         let dir = tempfile::tempdir().unwrap();
         let sock = dir.path().join("notify");
         let notify = UnixDatagram::bind(&sock).unwrap();
-        notify.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        notify
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
         let metrics = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_logpipe"))
             .args(["generate", "--rate", "200", "-X", "test.mock.num.brokers=1"])
@@ -35,13 +40,21 @@ impl Daemon {
             .stdin(Stdio::null())
             .spawn()
             .expect("start logpipe generate");
-        Self { child, notify, metrics, _dir: dir }
+        Self {
+            child,
+            notify,
+            metrics,
+            _dir: dir,
+        }
     }
 
     /// Next notification message, or panic after the socket's timeout.
     fn next_message(&self) -> String {
         let mut buf = [0u8; 256];
-        let n = self.notify.recv(&mut buf).expect("a notification before the timeout");
+        let n = self
+            .notify
+            .recv(&mut buf)
+            .expect("a notification before the timeout");
         String::from_utf8_lossy(&buf[..n]).into_owned()
     }
 
@@ -58,7 +71,10 @@ impl Daemon {
     }
 
     fn signal(&self, sig: &str) {
-        let status = Command::new("kill").args([sig, &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 
@@ -103,7 +119,10 @@ fn ready_watchdog_metrics_then_sigterm_drains_and_exits_zero() {
     let seen = d.wait_for("WATCHDOG=1");
     assert!(seen.iter().all(|m| m == "WATCHDOG=1"), "{seen:?}");
     let page = http_get(d.metrics, "/metrics");
-    assert!(page.starts_with("HTTP/1.1 200") || page.starts_with("HTTP/1.0 200"), "{page}");
+    assert!(
+        page.starts_with("HTTP/1.1 200") || page.starts_with("HTTP/1.0 200"),
+        "{page}"
+    );
     assert!(page.contains("logpipe_build_info{version=\""), "{page}");
     assert!(page.contains("daemon=\"generate\""));
     assert!(page.contains("# HELP logpipe_producer_delivered_total"));
@@ -127,7 +146,10 @@ fn sigint_with_http_ingest_also_exits_zero() {
     let mut d = Daemon::start(&["--http-listen", &http.to_string()]);
     assert_eq!(d.next_message(), "READY=1");
     let health = http_get(http, "/healthz");
-    assert!(health.contains("200 OK") && health.ends_with("ok\n"), "{health}");
+    assert!(
+        health.contains("200 OK") && health.ends_with("ok\n"),
+        "{health}"
+    );
     d.signal("-INT");
     let status = d.wait_exit(Duration::from_secs(15));
     assert_eq!(status.code(), Some(0));
@@ -138,10 +160,21 @@ fn taken_metrics_port_is_a_clear_startup_error() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let out = Command::new(env!("CARGO_BIN_EXE_logpipe"))
-        .args(["generate", "--count", "1", "-X", "test.mock.num.brokers=1", "--metrics-listen", &addr])
+        .args([
+            "generate",
+            "--count",
+            "1",
+            "-X",
+            "test.mock.num.brokers=1",
+            "--metrics-listen",
+            &addr,
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("cannot start the metrics listener on {addr}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot start the metrics listener on {addr}")),
+        "{stderr}"
+    );
 }

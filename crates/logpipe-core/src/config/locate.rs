@@ -71,7 +71,8 @@ pub fn span_of(table: &DeTable<'_>, path: &str) -> Option<Range<usize>> {
             .filter_map(|(k, v)| {
                 let name: &str = k.get_ref();
                 let after = rest.strip_prefix(name)?;
-                (after.is_empty() || after.starts_with('.') || after.starts_with('[')).then_some((k, v, after))
+                (after.is_empty() || after.starts_with('.') || after.starts_with('['))
+                    .then_some((k, v, after))
             })
             .max_by_key(|(k, _, _)| k.get_ref().len());
         let Some((key, value, after)) = found else {
@@ -126,7 +127,8 @@ mod tests {
 
     #[test]
     fn span_of_handles_dotted_keys_and_arrays() {
-        let raw = "[kafka]\n\"sasl.password_file\" = \"x\"\n[[agg]]\nsize = 1\n[[agg]]\nslide = 2\n";
+        let raw =
+            "[kafka]\n\"sasl.password_file\" = \"x\"\n[[agg]]\nsize = 1\n[[agg]]\nslide = 2\n";
         let doc = DeTable::parse(raw).unwrap();
         let span = span_of(doc.get_ref(), "kafka.sasl.password_file").unwrap();
         assert_eq!(&raw[span], "\"sasl.password_file\"");

@@ -39,17 +39,18 @@ impl<'a> JsonObject<'a> {
     /// seconds with microseconds (`1732243200.123456`) or a price in cents.
     pub fn fixed(&mut self, key: &str, scaled: u64, frac_digits: u32) -> &mut Self {
         self.key(key);
-        let div = 10u64.pow(frac_digits);
-        write_u64(self.buf, scaled / div);
-        self.buf.push(b'.');
-        let frac = scaled % div;
-        let mut digits = [b'0'; 20];
-        let mut n = frac;
-        for i in (0..frac_digits as usize).rev() {
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-        self.buf.extend_from_slice(&digits[..frac_digits as usize]);
+        write_fixed(self.buf, scaled, frac_digits);
+        self
+    }
+
+    /// A string `before<n>after`, e.g. `"User 4821 logged in"`.
+    pub fn str_with_number(&mut self, key: &str, before: &str, n: u64, after: &str) -> &mut Self {
+        self.key(key);
+        self.buf.push(b'"');
+        escape_into(self.buf, before);
+        write_u64(self.buf, n);
+        escape_into(self.buf, after);
+        self.buf.push(b'"');
         self
     }
 
@@ -69,24 +70,44 @@ impl<'a> JsonObject<'a> {
     }
 }
 
-pub fn write_u64(buf: &mut Vec<u8>, n: u64) {
-    let mut tmp = [0u8; 20];
-    buf.extend_from_slice(format_u64(&mut tmp, n).as_bytes());
+/// Write `scaled / 10^frac_digits` as a decimal with exactly `frac_digits` digits.
+pub fn write_fixed(buf: &mut Vec<u8>, scaled: u64, frac_digits: u32) {
+    let div = 10u64.pow(frac_digits);
+    write_u64(buf, scaled / div);
+    buf.push(b'.');
+    let mut n = scaled % div;
+    let mut digits = [b'0'; 20];
+    for i in (0..frac_digits as usize).rev() {
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    buf.extend_from_slice(&digits[..frac_digits as usize]);
 }
 
-/// Decimal digits of `n`, formatted into `tmp` without allocating.
-pub fn format_u64(tmp: &mut [u8; 20], mut n: u64) -> &str {
+pub fn write_u64(buf: &mut Vec<u8>, n: u64) {
+    let mut tmp = [0u8; 20];
+    let start = digits(&mut tmp, n);
+    buf.extend_from_slice(&tmp[start..]);
+}
+
+/// Writes the decimal digits of `n` at the end of `tmp`; returns where they start.
+fn digits(tmp: &mut [u8; 20], mut n: u64) -> usize {
     let mut i = tmp.len();
     loop {
         i -= 1;
         tmp[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
-            break;
+            return i;
         }
     }
+}
+
+/// Decimal digits of `n`, formatted into `tmp` without allocating.
+pub fn format_u64(tmp: &mut [u8; 20], n: u64) -> &str {
+    let start = digits(tmp, n);
     // Only ASCII digits were written.
-    std::str::from_utf8(&tmp[i..]).unwrap_or("0")
+    std::str::from_utf8(&tmp[start..]).unwrap_or("0")
 }
 
 fn write_str(buf: &mut Vec<u8>, s: &str) {
@@ -95,8 +116,22 @@ fn write_str(buf: &mut Vec<u8>, s: &str) {
     buf.push(b'"');
 }
 
-fn escape_into(buf: &mut Vec<u8>, s: &str) {
+/// Whether any byte must be escaped. A fold rather than `any` so that it
+/// vectorises (no early exit): nearly every string here is short and clean.
+fn needs_escape(bytes: &[u8]) -> bool {
+    bytes.iter().fold(false, |acc, &b| {
+        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
+}
+
+pub(crate) fn escape_into(buf: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    // Fast path: nearly every string (keys, table values) needs no escaping,
+    // and this check vectorises where the per-byte match below does not.
+    if !needs_escape(bytes) {
+        buf.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let esc: &[u8] = match b {

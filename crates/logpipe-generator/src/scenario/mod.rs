@@ -115,7 +115,79 @@ pub struct Generator {
     methods: Weighted,
     statuses: Weighted,
     user_events: Weighted,
+    server_logs: ServerLogFragments,
     scratch: String,
+}
+
+/// A message template of `server-logs`, pre-rendered as JSON.
+struct TemplateFragment {
+    before: Vec<u8>,
+    low: u64,
+    high: u64,
+    /// Ends with the closing quote of the message string.
+    after: Vec<u8>,
+}
+
+/// `server-logs` is the hot scenario (the seed's, and the benchmark's): its
+/// tables are rendered into escaped JSON fragments once, so each event is a
+/// handful of slice copies instead of per-value quoting and escaping.
+struct ServerLogFragments {
+    /// `,"level":"INFO","message":"` per level.
+    level: Vec<Vec<u8>>,
+    templates: Vec<Vec<TemplateFragment>>,
+    /// `,"host":"web-01"` per host.
+    hosts: Vec<Vec<u8>>,
+    /// `,"service":"checkout"}` per service (closes the object).
+    services: Vec<Vec<u8>>,
+}
+
+impl ServerLogFragments {
+    fn new() -> Self {
+        let quoted = |s: &str| {
+            let mut v = Vec::new();
+            json::escape_into(&mut v, s);
+            v
+        };
+        let field = |name: &str, value: &str, tail: &str| {
+            let mut v = format!(",\"{name}\":\"").into_bytes();
+            v.extend(quoted(value));
+            v.extend_from_slice(b"\"");
+            v.extend_from_slice(tail.as_bytes());
+            v
+        };
+        Self {
+            level: data::LEVELS
+                .iter()
+                .map(|l| {
+                    let mut v = field("level", l, "");
+                    v.extend_from_slice(b",\"message\":\"");
+                    v
+                })
+                .collect(),
+            templates: data::MESSAGES
+                .iter()
+                .map(|ts| {
+                    ts.iter()
+                        .map(|(before, low, high, after)| {
+                            let mut after = quoted(after);
+                            after.push(b'"');
+                            TemplateFragment {
+                                before: quoted(before),
+                                low: *low,
+                                high: *high,
+                                after,
+                            }
+                        })
+                        .collect()
+                })
+                .collect(),
+            hosts: data::HOSTS.iter().map(|h| field("host", h, "")).collect(),
+            services: data::SERVICES
+                .iter()
+                .map(|s| field("service", s, "}"))
+                .collect(),
+        }
+    }
 }
 
 impl Generator {
@@ -137,6 +209,7 @@ impl Generator {
             methods: Weighted::new(data::METHODS.iter().map(|m| m.1)),
             statuses: Weighted::new(data::STATUSES.iter().map(|s| s.1)),
             user_events: Weighted::new(data::USER_EVENT_TYPES.iter().map(|e| e.1)),
+            server_logs: ServerLogFragments::new(),
             scratch: String::with_capacity(64),
         }
     }
@@ -208,20 +281,21 @@ impl Generator {
         } else {
             self.levels_normal.pick(&mut self.rng)
         };
-        let (before, lo, hi, after) = self.pick(data::MESSAGES[level]);
-        let n = self.rng.random_range(lo..=hi);
-        let host = self.pick(data::HOSTS);
-        let service = self.pick(data::SERVICES);
-        let mut digits = [0u8; 20];
-        let num = json::format_u64(&mut digits, n);
-        let mut o = JsonObject::new(out);
-        o.fixed("timestamp", ts, 6)
-            .str("level", data::LEVELS[level])
-            .str_parts("message", &[before, num, after])
-            .str("host", host)
-            .str("service", service);
-        o.finish();
-        key.extend_from_slice(host.as_bytes());
+        let f = &self.server_logs;
+        let t = &f.templates[level][self.rng.random_range(0..f.templates[level].len())];
+        let n = self.rng.random_range(t.low..=t.high);
+        let host = self.rng.random_range(0..data::HOSTS.len());
+        let service = self.rng.random_range(0..data::SERVICES.len());
+        // {"timestamp":…,"level":"…","message":"…","host":"…","service":"…"}
+        out.extend_from_slice(b"{\"timestamp\":");
+        json::write_fixed(out, ts, 6);
+        out.extend_from_slice(&f.level[level]);
+        out.extend_from_slice(&t.before);
+        json::write_u64(out, n);
+        out.extend_from_slice(&t.after);
+        out.extend_from_slice(&f.hosts[host]);
+        out.extend_from_slice(&f.services[service]);
+        key.extend_from_slice(data::HOSTS[host].as_bytes());
     }
 
     fn access_log(&mut self, ts: u64, key: &mut Vec<u8>, out: &mut Vec<u8>) {
