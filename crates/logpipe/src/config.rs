@@ -8,6 +8,7 @@ use logpipe_core::config::{
     self, ConfigErrors, KafkaProperties, MetricsConfig, Validate, Validator,
 };
 use logpipe_generator::GenerateConfig;
+use logpipe_processor::ProcessConfig;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -19,12 +20,15 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// `logpipe generate`.
     pub generate: GenerateConfig,
+    /// `logpipe process`.
+    pub process: ProcessConfig,
 }
 
 impl Validate for Config {
     fn validate(&self, v: &mut Validator) {
         self.kafka.validate("kafka", v);
         self.generate.validate("generate", v);
+        self.process.validate(v);
     }
 }
 

@@ -60,7 +60,7 @@ pub struct Args {
     summary_json: bool,
 }
 
-fn parse_prop(s: &str) -> Result<(String, String), String> {
+pub fn parse_prop(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
         .filter(|(k, _)| !k.is_empty())

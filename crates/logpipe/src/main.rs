@@ -3,6 +3,7 @@
 mod config;
 mod demo;
 mod generate;
+mod process;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Generate synthetic events into Kafka and serve the HTTP ingest API.
     Generate(generate::Args),
+    /// Aggregate Kafka events into event-time windows and record tables in MariaDB, effectively exactly-once.
+    Process(process::Args),
     /// Run the whole pipeline in one process on an embedded Kafka (no services needed).
     Demo(demo::Args),
     /// Check a config file and report every problem with file:line:column.
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::CheckConfig { file } => return check_config(&file),
         Command::Generate(args) => runtime().and_then(|rt| rt.block_on(generate::main(args))),
+        Command::Process(args) => runtime().and_then(|rt| rt.block_on(process::main(args))),
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::main(args))),
     };
     match result {
