@@ -1,12 +1,16 @@
 //! `logpipe demo`: the pipeline on an embedded default — an in-process Kafka
 //! (librdkafka's mock cluster), every scenario generating into its own topic,
-//! and a live count of what arrived, per scenario and per log level. Needs no
-//! external service; with `--duration` it ends by checking that every event
-//! Kafka acknowledged was read back.
+//! the processor aggregating server logs into the seed's `log_data` windows in
+//! a local SQLite file, and a live view of both: events per scenario and per
+//! level as read back from Kafka, and the latest windows as stored. Needs no
+//! external service. On exit it checks that every event Kafka acknowledged
+//! was read back, and that the stored windows count every server-logs event
+//! exactly once.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -15,6 +19,8 @@ use logpipe_core::systemd::Notifier;
 use logpipe_core::Shutdown;
 use logpipe_generator::scenario::ScenarioKind;
 use logpipe_generator::GenerateConfig;
+use logpipe_processor::store::LevelWindow;
+use logpipe_processor::ProcessConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -32,6 +38,9 @@ pub struct Args {
     /// Serve Prometheus metrics on this address while the demo runs.
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
+    /// Directory for the demo's SQLite serving store (recreated on each run).
+    #[arg(long, default_value = ".demo")]
+    dir: PathBuf,
 }
 
 fn topic_of(kind: ScenarioKind) -> &'static str {
@@ -67,6 +76,31 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
 
     let shutdown = Shutdown::new();
     shutdown.on_signals()?;
+
+    // The processor gets a store of its own per run: offsets stored against a
+    // previous run's (now gone) embedded Kafka would be meaningless.
+    std::fs::create_dir_all(&args.dir)?;
+    let db = args.dir.join("logpipe-demo.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let database_url = format!("sqlite://{}", db.display());
+    let process_config = ProcessConfig {
+        database_url: database_url.clone(),
+        group_id: "logpipe-demo-process".into(),
+        ..ProcessConfig::default()
+    };
+    let mut process_kafka = kafka.clone();
+    process_kafka.set("session.timeout.ms", "6000");
+    let process_stop = Shutdown::new();
+    let processor = tokio::spawn(logpipe_processor::run(
+        process_config,
+        process_kafka,
+        process_stop.clone(),
+        Notifier::from_env(),
+    ));
+    eprintln!("processor writing log_data windows to {}", db.display());
+
     let mut generators = Vec::new();
     for kind in ScenarioKind::ALL {
         let config = GenerateConfig {
@@ -121,8 +155,12 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         if last_print.elapsed() >= Duration::from_secs(1) {
-            print_table(&counts, started.elapsed(), tty);
+            let windows = logpipe_processor::latest_windows(&database_url, 6).await.unwrap_or_default();
+            print_table(&counts, &windows, started.elapsed(), tty);
             last_print = Instant::now();
+        }
+        if processor.is_finished() {
+            break;
         }
         if !generators_done && generators.iter().all(|(_, h)| h.is_finished()) {
             generators_done = true;
@@ -150,15 +188,53 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
         }
         tokio::task::yield_now().await;
     }
-    print_table(&counts, started.elapsed(), tty);
-    let consumed: u64 = counts.per_scenario.values().sum();
-    if consumed == delivered_total {
-        println!("demo complete: Kafka acknowledged {delivered_total} events and all {consumed} were read back");
-        Ok(ExitCode::SUCCESS)
-    } else {
-        println!("demo FAILED: Kafka acknowledged {delivered_total} events but {consumed} were read back");
-        Ok(ExitCode::FAILURE)
+
+    // Let the processor catch up with every server-logs event, then stop it
+    // (its drain commits the last batch) and check the stored windows.
+    let server_logs = counts.per_scenario.get(ScenarioKind::ServerLogs.name()).copied().unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !processor.is_finished() && Instant::now() < deadline {
+        let windows = logpipe_processor::latest_windows(&database_url, 10_000).await.unwrap_or_default();
+        if counted_once(&windows) >= server_logs {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    process_stop.trigger();
+    match tokio::time::timeout(Duration::from_secs(40), processor).await {
+        Ok(joined) => joined??,
+        Err(_) => anyhow::bail!("the processor did not stop within 40 s"),
+    }
+    let windows = logpipe_processor::latest_windows(&database_url, 10_000).await?;
+    print_table(&counts, &windows[..windows.len().min(6)], started.elapsed(), tty);
+
+    let consumed: u64 = counts.per_scenario.values().sum();
+    let aggregated = counted_once(&windows);
+    let mut ok = true;
+    if consumed == delivered_total {
+        println!("Kafka acknowledged {delivered_total} events and all {consumed} were read back");
+    } else {
+        ok = false;
+        println!("FAILED: Kafka acknowledged {delivered_total} events but {consumed} were read back");
+    }
+    if aggregated == server_logs {
+        println!("log_data windows in {} count all {aggregated} server-logs events exactly once", db.display());
+    } else {
+        ok = false;
+        println!("FAILED: log_data windows count {aggregated} server-logs events, Kafka holds {server_logs}");
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Events in the stored windows, each counted once: the seed's windows are
+/// 30 s long and slide by 15 s, so those starting on a 30 s boundary tile
+/// event time without overlap.
+fn counted_once(windows: &[LevelWindow]) -> u64 {
+    windows
+        .iter()
+        .filter(|w| w.window_start.and_utc().timestamp() % 30 == 0)
+        .map(|w| (w.debug + w.info + w.warn + w.error) as u64)
+        .sum()
 }
 
 fn demo_consumer_props() -> KafkaProperties {
@@ -192,7 +268,7 @@ fn count(counts: &mut Counts, topic: &str, payload: &[u8]) {
     }
 }
 
-fn print_table(counts: &Counts, elapsed: Duration, tty: bool) {
+fn print_table(counts: &Counts, windows: &[LevelWindow], elapsed: Duration, tty: bool) {
     let mut out = String::new();
     if tty {
         out.push_str("\x1b[2J\x1b[H");
@@ -210,6 +286,19 @@ fn print_table(counts: &Counts, elapsed: Duration, tty: bool) {
     for (k, n) in &counts.per_level {
         let pct = 100.0 * *n as f64 / levels.max(1) as f64;
         out.push_str(&format!("    {k:<18} {n:>10}  {pct:5.1} %\n"));
+    }
+    out.push_str("  log_data (processor → SQLite), latest windows:\n");
+    out.push_str("    window_start         window_end             debug     info     warn    error\n");
+    for w in windows {
+        out.push_str(&format!(
+            "    {}  {}  {:>7}  {:>7}  {:>7}  {:>7}\n",
+            w.window_start.format("%Y-%m-%d %H:%M:%S"),
+            w.window_end.format("%H:%M:%S"),
+            w.debug,
+            w.info,
+            w.warn,
+            w.error
+        ));
     }
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());
