@@ -116,14 +116,20 @@ pub struct Aggregator {
 impl Aggregator {
     /// Compile `config`, registering the fields it reads in `fields`.
     pub fn new(config: &AggregationConfig, fields: &mut FieldSet) -> Self {
-        let mut measures = vec![MeasureSlot { kind: MeasureKind::Count, field: None }];
+        let mut measures = vec![MeasureSlot {
+            kind: MeasureKind::Count,
+            field: None,
+        }];
         let mut names = vec!["count".to_string()];
         let mut avgs = Vec::new();
         let mut add = |kind: MeasureKind, f: &str, suffix: &str, fields: &mut FieldSet| {
             let name = format!("{f}_{suffix}");
             if !names.contains(&name) {
                 names.push(name);
-                measures.push(MeasureSlot { kind, field: Some(fields.slot(f)) });
+                measures.push(MeasureSlot {
+                    kind,
+                    field: Some(fields.slot(f)),
+                });
             }
         };
         for m in &config.measures {
@@ -141,24 +147,45 @@ impl Aggregator {
             }
         }
         let prefixes: Vec<String> = match &config.pivot {
-            Some(p) => p.values.iter().map(|v| format!("{}_", pivot_column_prefix(v))).collect(),
+            Some(p) => p
+                .values
+                .iter()
+                .map(|v| format!("{}_", pivot_column_prefix(v)))
+                .collect(),
             None => vec![String::new()],
         };
-        let count_name = |prefix: &str| if prefix.is_empty() { "event_count".to_string() } else { format!("{prefix}count") };
+        let count_name = |prefix: &str| {
+            if prefix.is_empty() {
+                "event_count".to_string()
+            } else {
+                format!("{prefix}count")
+            }
+        };
         let mut measure_columns = Vec::new();
         let mut avg_columns = Vec::new();
         for prefix in &prefixes {
             for (name, m) in names.iter().zip(&measures) {
-                let col = if m.kind == MeasureKind::Count { count_name(prefix) } else { format!("{prefix}{name}") };
+                let col = if m.kind == MeasureKind::Count {
+                    count_name(prefix)
+                } else {
+                    format!("{prefix}{name}")
+                };
                 measure_columns.push((col, m.kind));
             }
             for f in &avgs {
-                avg_columns.push((format!("{prefix}{f}_avg"), format!("{prefix}{f}_sum"), count_name(prefix)));
+                avg_columns.push((
+                    format!("{prefix}{f}_avg"),
+                    format!("{prefix}{f}_sum"),
+                    count_name(prefix),
+                ));
             }
         }
         let time_slot = fields.slot(&config.time_field);
         let group_slots = config.group_by.iter().map(|g| fields.slot(g)).collect();
-        let pivot = config.pivot.as_ref().map(|p| (fields.slot(&p.field), p.values.clone()));
+        let pivot = config
+            .pivot
+            .as_ref()
+            .map(|p| (fields.slot(&p.field), p.values.clone()));
         let size = config.window.get().as_millis() as Millis;
         let slide = config.slide_or_window().as_millis() as Millis;
         let n = measures.len();
@@ -203,7 +230,11 @@ impl Aggregator {
                 FieldValue::Null | FieldValue::Nested => {
                     return Err(Rejected::new(
                         RejectReason::WrongType,
-                        format!("field `{}`: expected a scalar group value, got {}", set.name(slot), v.type_name()),
+                        format!(
+                            "field `{}`: expected a scalar group value, got {}",
+                            set.name(slot),
+                            v.type_name()
+                        ),
                     ))
                 }
             }
@@ -211,7 +242,10 @@ impl Aggregator {
             if self.key[start..].chars().count() > MAX_GROUP_VALUE {
                 return Err(Rejected::new(
                     RejectReason::WrongType,
-                    format!("field `{}`: group value longer than {MAX_GROUP_VALUE} characters", set.name(slot)),
+                    format!(
+                        "field `{}`: group value longer than {MAX_GROUP_VALUE} characters",
+                        set.name(slot)
+                    ),
                 ));
             }
             // Length-delimited so that ("ab","c") and ("a","bc") differ.
@@ -224,7 +258,11 @@ impl Aggregator {
                 other => {
                     return Err(Rejected::new(
                         RejectReason::WrongType,
-                        format!("field `{}`: expected a string, got {}", set.name(*slot), other.type_name()),
+                        format!(
+                            "field `{}`: expected a string, got {}",
+                            set.name(*slot),
+                            other.type_name()
+                        ),
                     ))
                 }
             },
@@ -237,7 +275,11 @@ impl Aggregator {
                     v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
                         Rejected::new(
                             RejectReason::WrongType,
-                            format!("field `{}`: expected a number, got {}", set.name(slot), v.type_name()),
+                            format!(
+                                "field `{}`: expected a number, got {}",
+                                set.name(slot),
+                                v.type_name()
+                            ),
                         )
                     })?
                 }
@@ -254,12 +296,19 @@ impl Aggregator {
     /// Add the prepared event to its pane. Returns false when its pivot
     /// value is not one of the listed ones (not counted).
     pub fn apply(&mut self, ev: &Fields<'_>) -> bool {
-        let Some(pivot) = self.pivot_index else { return false };
+        let Some(pivot) = self.pivot_index else {
+            return false;
+        };
         let pane = self.assigner.pane_of(self.event_time);
         let groups = self.panes.panes.entry(pane).or_default();
         if !groups.contains_key(self.key.as_str()) {
             let group = group_values(&self.group_slots, ev);
-            let values = self.table.measure_columns.iter().map(|(_, k)| k.identity()).collect();
+            let values = self
+                .table
+                .measure_columns
+                .iter()
+                .map(|(_, k)| k.identity())
+                .collect();
             groups.insert(self.key.clone(), GroupAcc { group, values });
         }
         let acc = groups.get_mut(self.key.as_str()).expect("inserted above");
@@ -288,13 +337,17 @@ impl Aggregator {
         for (&pane, groups) in &self.panes.panes {
             for (key, acc) in groups {
                 for start in self.assigner.windows_of_pane(pane) {
-                    let row = windows.entry((start, key.as_str())).or_insert_with(|| WindowRow {
-                        start,
-                        end: start + self.assigner.size(),
-                        group: acc.group.clone(),
-                        values: kinds.iter().map(|k| k.identity()).collect(),
-                    });
-                    for ((slot, kind), v) in row.values.iter_mut().zip(&kinds).zip(acc.values.iter()) {
+                    let row = windows
+                        .entry((start, key.as_str()))
+                        .or_insert_with(|| WindowRow {
+                            start,
+                            end: start + self.assigner.size(),
+                            group: acc.group.clone(),
+                            values: kinds.iter().map(|k| k.identity()).collect(),
+                        });
+                    for ((slot, kind), v) in
+                        row.values.iter_mut().zip(&kinds).zip(acc.values.iter())
+                    {
                         kind.merge(slot, *v);
                     }
                 }
@@ -338,8 +391,16 @@ mod tests {
     fn seed_job_counts_levels_per_sliding_window() {
         let mut set = FieldSet::default();
         let mut agg = Aggregator::new(&AggregationConfig::seed_log_data(), &mut set);
-        let cols: Vec<&str> = agg.table.measure_columns.iter().map(|(c, _)| c.as_str()).collect();
-        assert_eq!(cols, ["debug_count", "info_count", "warn_count", "error_count"]);
+        let cols: Vec<&str> = agg
+            .table
+            .measure_columns
+            .iter()
+            .map(|(c, _)| c.as_str())
+            .collect();
+        assert_eq!(
+            cols,
+            ["debug_count", "info_count", "warn_count", "error_count"]
+        );
         feed(
             &mut agg,
             &set,
@@ -352,7 +413,10 @@ mod tests {
             ],
         );
         let rows = agg.take_window_rows();
-        let got: Vec<(Millis, Millis, Vec<f64>)> = rows.iter().map(|r| (r.start, r.end, r.values.to_vec())).collect();
+        let got: Vec<(Millis, Millis, Vec<f64>)> = rows
+            .iter()
+            .map(|r| (r.start, r.end, r.values.to_vec()))
+            .collect();
         assert_eq!(
             got,
             [
@@ -362,7 +426,10 @@ mod tests {
                 (30_000, 60_000, vec![0.0, 0.0, 1.0, 0.0]),
             ]
         );
-        assert!(agg.take_window_rows().is_empty(), "a commit starts a new batch");
+        assert!(
+            agg.take_window_rows().is_empty(),
+            "a commit starts a new batch"
+        );
     }
 
     #[test]
@@ -378,14 +445,27 @@ mod tests {
             allowed_lateness: HumanDuration::default(),
             group_by: vec!["make".into()],
             pivot: None,
-            measures: vec![Measure::Count, Measure::Min("price".into()), Measure::Max("price".into()), Measure::Avg("price".into())],
+            measures: vec![
+                Measure::Count,
+                Measure::Min("price".into()),
+                Measure::Max("price".into()),
+                Measure::Avg("price".into()),
+            ],
             late_table: None,
         };
         let mut set = FieldSet::default();
         let mut agg = Aggregator::new(&config, &mut set);
-        let cols: Vec<&str> = agg.table.measure_columns.iter().map(|(c, _)| c.as_str()).collect();
+        let cols: Vec<&str> = agg
+            .table
+            .measure_columns
+            .iter()
+            .map(|(c, _)| c.as_str())
+            .collect();
         assert_eq!(cols, ["event_count", "price_min", "price_max", "price_sum"]);
-        assert_eq!(agg.table.avg_columns, [("price_avg".into(), "price_sum".into(), "event_count".into())]);
+        assert_eq!(
+            agg.table.avg_columns,
+            [("price_avg".into(), "price_sum".into(), "event_count".into())]
+        );
         feed(
             &mut agg,
             &set,
@@ -410,6 +490,11 @@ mod tests {
         let f = decode(br#"{"timestamp": 1, "level": 3}"#, &set, 4096).unwrap();
         let e = agg.prepare(&f, &set).unwrap_err();
         assert_eq!(e.reason, RejectReason::WrongType);
-        assert!(e.message.contains("field `level`: expected a string, got an integer"), "{}", e.message);
+        assert!(
+            e.message
+                .contains("field `level`: expected a string, got an integer"),
+            "{}",
+            e.message
+        );
     }
 }

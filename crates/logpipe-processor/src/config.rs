@@ -195,7 +195,9 @@ impl AggregationConfig {
             group_by: Vec::new(),
             pivot: Some(PivotConfig {
                 field: "level".into(),
-                values: ["DEBUG", "INFO", "WARN", "ERROR"].map(String::from).to_vec(),
+                values: ["DEBUG", "INFO", "WARN", "ERROR"]
+                    .map(String::from)
+                    .to_vec(),
             }),
             measures: vec![Measure::Count],
             late_table: None,
@@ -355,24 +357,40 @@ pub fn is_identifier(s: &str) -> bool {
 pub fn pivot_column_prefix(value: &str) -> String {
     value
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
 impl Validate for ProcessConfig {
     fn validate(&self, v: &mut Validator) {
         self.kafka.validate("process.kafka", v);
-        v.secret("process.database_password_file", &self.database_password_file);
+        v.secret(
+            "process.database_password_file",
+            &self.database_password_file,
+        );
         let url = self.database_url.as_str();
-        if !(url.starts_with("mysql://") || url.starts_with("mariadb://") || url.starts_with("sqlite:")) {
+        if !(url.starts_with("mysql://")
+            || url.starts_with("mariadb://")
+            || url.starts_with("sqlite:"))
+        {
             v.error(
                 "process.database_url",
                 format!("unsupported database URL \"{url}\"; expected mysql://user@host:3306/db or sqlite://path"),
             );
         }
-        if url.contains("://") && url.split("://").nth(1).is_some_and(|rest| {
-            rest.split('@').next().is_some_and(|auth| auth.contains(':') && rest.contains('@'))
-        }) {
+        if url.contains("://")
+            && url.split("://").nth(1).is_some_and(|rest| {
+                rest.split('@')
+                    .next()
+                    .is_some_and(|auth| auth.contains(':') && rest.contains('@'))
+            })
+        {
             v.error(
                 "process.database_url",
                 "the URL contains a password; put it in a file named by database_password_file",
@@ -382,7 +400,10 @@ impl Validate for ProcessConfig {
             v.error("process.group_id", "must not be empty");
         }
         if self.commit_interval.get().is_zero() {
-            v.error("process.commit_interval", "must be greater than zero, e.g. \"1s\"");
+            v.error(
+                "process.commit_interval",
+                "must be greater than zero, e.g. \"1s\"",
+            );
         }
         if self.commit_max_events == 0 {
             v.error("process.commit_max_events", "must be at least 1");
@@ -397,7 +418,12 @@ impl Validate for ProcessConfig {
             .collect();
         let mut table_name = |v: &mut Validator, key: String, name: &str| {
             if !is_identifier(name) {
-                v.error(&key, format!("\"{name}\" is not a valid table name (letters, digits, `_`, at most 64)"));
+                v.error(
+                    &key,
+                    format!(
+                        "\"{name}\" is not a valid table name (letters, digits, `_`, at most 64)"
+                    ),
+                );
             } else if let Some(owner) = tables.insert(name.to_ascii_lowercase(), key.clone()) {
                 v.error(&key, format!("table \"{name}\" is already used by {owner}"));
             }
@@ -408,14 +434,24 @@ impl Validate for ProcessConfig {
         for (i, a) in self.aggregation.iter().enumerate() {
             let at = |k: &str| format!("process.aggregation[{i}].{k}");
             if !is_identifier(&a.name) {
-                v.error(at("name"), format!("\"{}\" is not a valid name (letters, digits, `_`)", a.name));
+                v.error(
+                    at("name"),
+                    format!("\"{}\" is not a valid name (letters, digits, `_`)", a.name),
+                );
             } else if !names.insert(a.name.as_str()) {
-                v.error(at("name"), format!("aggregation \"{}\" is defined twice", a.name));
+                v.error(
+                    at("name"),
+                    format!("aggregation \"{}\" is defined twice", a.name),
+                );
             }
             if a.topic.trim().is_empty() {
                 v.error(at("topic"), "must name a Kafka topic");
             }
-            let key = if a.table.is_some() { at("table") } else { at("name") };
+            let key = if a.table.is_some() {
+                at("table")
+            } else {
+                at("name")
+            };
             table_name(v, key, a.table_name());
             if let Some(late) = &a.late_table {
                 table_name(v, at("late_table"), late);
@@ -433,7 +469,11 @@ impl Validate for ProcessConfig {
                 } else if slide > window {
                     v.error(
                         at("slide"),
-                        format!("{} is longer than the window ({}); windows would leave gaps", HumanDuration(slide), a.window),
+                        format!(
+                            "{} is longer than the window ({}); windows would leave gaps",
+                            HumanDuration(slide),
+                            a.window
+                        ),
                     );
                 } else if slide.subsec_nanos() % 1_000_000 != 0 {
                     v.error(at("slide"), "must be a whole number of milliseconds");
@@ -443,7 +483,10 @@ impl Validate for ProcessConfig {
                 v.error(at("time_field"), "must name the event-time field");
             }
             if a.measures.is_empty() {
-                v.error(at("measures"), "needs at least one measure, e.g. [\"count\"]");
+                v.error(
+                    at("measures"),
+                    "needs at least one measure, e.g. [\"count\"]",
+                );
             }
             let mut columns = BTreeSet::new();
             for (j, g) in a.group_by.iter().enumerate() {
@@ -453,8 +496,12 @@ impl Validate for ProcessConfig {
                         format!("\"{g}\" cannot be a column name (letters, digits, `_`)"),
                     );
                 }
-                if matches!(g.as_str(), "window_start" | "window_end") || !columns.insert(g.clone()) {
-                    v.error(format!("process.aggregation[{i}].group_by[{j}]"), format!("duplicate column \"{g}\""));
+                if matches!(g.as_str(), "window_start" | "window_end") || !columns.insert(g.clone())
+                {
+                    v.error(
+                        format!("process.aggregation[{i}].group_by[{j}]"),
+                        format!("duplicate column \"{g}\""),
+                    );
                 }
             }
             for (j, m) in a.measures.iter().enumerate() {
@@ -474,15 +521,23 @@ impl Validate for ProcessConfig {
                 let mut seen = BTreeSet::new();
                 for (j, val) in p.values.iter().enumerate() {
                     let prefix = pivot_column_prefix(val);
-                    if prefix.is_empty() || !is_identifier(&format!("{prefix}_count")) || !seen.insert(prefix.clone()) {
+                    if prefix.is_empty()
+                        || !is_identifier(&format!("{prefix}_count"))
+                        || !seen.insert(prefix.clone())
+                    {
                         v.error(
                             format!("process.aggregation[{i}].pivot.values[{j}]"),
-                            format!("\"{val}\" gives an empty or duplicate column prefix \"{prefix}\""),
+                            format!(
+                                "\"{val}\" gives an empty or duplicate column prefix \"{prefix}\""
+                            ),
                         );
                     }
                 }
                 if a.group_by.contains(&p.field) {
-                    v.error(at("pivot.field"), format!("\"{}\" is also in group_by", p.field));
+                    v.error(
+                        at("pivot.field"),
+                        format!("\"{}\" is also in group_by", p.field),
+                    );
                 }
             }
             let fields = fields_per_topic.entry(a.topic.as_str()).or_default();
@@ -559,7 +614,8 @@ mod tests {
     }
 
     fn parse(raw: &str) -> Result<Root, String> {
-        logpipe_core::config::parse::<Root>(std::path::Path::new("t.toml"), raw).map_err(|e| e.to_string())
+        logpipe_core::config::parse::<Root>(std::path::Path::new("t.toml"), raw)
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -571,7 +627,10 @@ mod tests {
         assert_eq!(a.window.get(), Duration::from_secs(30));
         assert_eq!(a.slide_or_window(), Duration::from_secs(15));
         assert_eq!(a.allowed_lateness.get(), Duration::from_secs(30));
-        assert_eq!(a.pivot.as_ref().unwrap().values, ["DEBUG", "INFO", "WARN", "ERROR"]);
+        assert_eq!(
+            a.pivot.as_ref().unwrap().values,
+            ["DEBUG", "INFO", "WARN", "ERROR"]
+        );
         assert_eq!(c.commit_interval.get(), Duration::from_secs(1));
     }
 
@@ -609,7 +668,10 @@ columns = [{ name = "user_id", type = "string" }, { name = "age", type = "int" }
             "[process]\n[[process.aggregation]]\nname = \"a\"\ntopic = \"t\"\nwindow = \"10s\"\nslide = \"20s\"\n",
         )
         .unwrap_err();
-        assert!(e.contains("t.toml:6:1: `process.aggregation[0].slide`: 20s is longer than the window"), "{e}");
+        assert!(
+            e.contains("t.toml:6:1: `process.aggregation[0].slide`: 20s is longer than the window"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -627,14 +689,23 @@ columns = [{ name = "user_id", type = "string" }, { name = "age", type = "int" }
             "[process]\ndatabase_url = \"mysql://root:secret@db/x\"\n[[process.aggregation]]\nname = \"a\"\ntopic = \"t\"\nwindow = \"10s\"\n[[process.aggregation]]\nname = \"b\"\ntable = \"a\"\ntopic = \"t\"\nwindow = \"10s\"\n",
         )
         .unwrap_err();
-        assert!(e.contains("`process.database_url`: the URL contains a password"), "{e}");
-        assert!(e.contains("`process.aggregation[1].table`: table \"a\" is already used"), "{e}");
+        assert!(
+            e.contains("`process.database_url`: the URL contains a password"),
+            "{e}"
+        );
+        assert!(
+            e.contains("`process.aggregation[1].table`: table \"a\" is already used"),
+            "{e}"
+        );
     }
 
     #[test]
     fn record_table_key_must_be_a_column() {
         let e = parse("[process]\n[[process.table]]\ntopic = \"t\"\ntable = \"r\"\nkey = [\"id\"]\ncolumns = [{ name = \"x\", type = \"int\" }]\n")
             .unwrap_err();
-        assert!(e.contains("`process.table[0].key[0]`: \"id\" is not one of the columns"), "{e}");
+        assert!(
+            e.contains("`process.table[0].key[0]`: \"id\" is not one of the columns"),
+            "{e}"
+        );
     }
 }

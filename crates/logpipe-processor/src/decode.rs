@@ -60,7 +60,10 @@ pub struct Rejected {
 
 impl Rejected {
     pub fn new(reason: RejectReason, message: impl Into<String>) -> Self {
-        Self { reason, message: message.into() }
+        Self {
+            reason,
+            message: message.into(),
+        }
     }
 }
 
@@ -116,7 +119,10 @@ impl FieldSet {
         if let Some(i) = self.names.iter().position(|n| n == name) {
             return i;
         }
-        assert!(self.names.len() < MAX_FIELDS_PER_TOPIC, "config validation limits fields per topic");
+        assert!(
+            self.names.len() < MAX_FIELDS_PER_TOPIC,
+            "config validation limits fields per topic"
+        );
         self.names.push(name.to_owned());
         self.names.len() - 1
     }
@@ -134,7 +140,9 @@ impl FieldSet {
     }
 
     fn find(&self, key: &str) -> Option<usize> {
-        self.names.iter().position(|n| n.len() == key.len() && n == key)
+        self.names
+            .iter()
+            .position(|n| n.len() == key.len() && n == key)
     }
 }
 
@@ -153,24 +161,43 @@ impl<'a> Fields<'a> {
 
     /// The value at `slot`, or a `missing_field` rejection naming it.
     pub fn require(&self, slot: usize, set: &FieldSet) -> Result<&FieldValue<'a>, Rejected> {
-        self.get(slot)
-            .ok_or_else(|| Rejected::new(RejectReason::MissingField, format!("field `{}` is missing or null", set.name(slot))))
+        self.get(slot).ok_or_else(|| {
+            Rejected::new(
+                RejectReason::MissingField,
+                format!("field `{}` is missing or null", set.name(slot)),
+            )
+        })
     }
 }
 
 /// Decode one event's payload, keeping the fields in `set`.
-pub fn decode<'a>(payload: &'a [u8], set: &FieldSet, max_size: usize) -> Result<Fields<'a>, Rejected> {
+pub fn decode<'a>(
+    payload: &'a [u8],
+    set: &FieldSet,
+    max_size: usize,
+) -> Result<Fields<'a>, Rejected> {
     if payload.len() > max_size {
         return Err(Rejected::new(
             RejectReason::Oversized,
-            format!("event is {} bytes; max_event_size is {max_size}", payload.len()),
+            format!(
+                "event is {} bytes; max_event_size is {max_size}",
+                payload.len()
+            ),
         ));
     }
     let text = std::str::from_utf8(payload).map_err(|e| {
-        Rejected::new(RejectReason::NonUtf8, format!("event is not UTF-8: invalid byte at offset {}", e.valid_up_to()))
+        Rejected::new(
+            RejectReason::NonUtf8,
+            format!(
+                "event is not UTF-8: invalid byte at offset {}",
+                e.valid_up_to()
+            ),
+        )
     })?;
     let mut de = serde_json::Deserializer::from_str(text);
-    let fields = de.deserialize_any(EventVisitor { set }).map_err(json_error)?;
+    let fields = de
+        .deserialize_any(EventVisitor { set })
+        .map_err(json_error)?;
     de.end().map_err(json_error)?;
     Ok(fields)
 }
@@ -197,7 +224,9 @@ impl<'de> Visitor<'de> for EventVisitor<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
-        let mut fields = Fields { values: [const { None }; MAX_FIELDS_PER_TOPIC] };
+        let mut fields = Fields {
+            values: [const { None }; MAX_FIELDS_PER_TOPIC],
+        };
         while let Some(slot) = map.next_key_seed(KeySeed { set: self.set })? {
             match slot {
                 Some(i) => fields.values[i] = Some(map.next_value_seed(ValueSeed)?),
@@ -322,29 +351,48 @@ mod tests {
         let f = decode(p, &s, 1024).unwrap();
         assert_eq!(f.get(0), Some(&FieldValue::Float(1712345678.25)));
         assert_eq!(f.get(1), Some(&FieldValue::Str(Cow::Borrowed("WARN"))));
-        assert!(matches!(f.get(1), Some(FieldValue::Str(Cow::Borrowed(_)))), "no copy for plain strings");
+        assert!(
+            matches!(f.get(1), Some(FieldValue::Str(Cow::Borrowed(_)))),
+            "no copy for plain strings"
+        );
     }
 
     #[test]
     fn escaped_strings_are_unescaped() {
         let s = set(&["m"]);
         let f = decode(br#"{"m": "a\"b\u00e9"}"#, &s, 1024).unwrap();
-        assert_eq!(f.get(0), Some(&FieldValue::Str(Cow::Owned("a\"b\u{e9}".into()))));
+        assert_eq!(
+            f.get(0),
+            Some(&FieldValue::Str(Cow::Owned("a\"b\u{e9}".into())))
+        );
     }
 
     #[test]
     fn each_bad_input_class_has_its_reason() {
         let s = set(&["timestamp"]);
         let reason = |p: &[u8]| decode(p, &s, 64).err().map(|e| e.reason);
-        assert_eq!(reason(b"{\"timestamp\": 1, \"m\": \"\xff\"}"), Some(RejectReason::NonUtf8));
+        assert_eq!(
+            reason(b"{\"timestamp\": 1, \"m\": \"\xff\"}"),
+            Some(RejectReason::NonUtf8)
+        );
         assert_eq!(reason(&[b' '; 65]), Some(RejectReason::Oversized));
-        assert_eq!(reason(b"{\"timestamp\": 1,"), Some(RejectReason::InvalidJson));
-        assert_eq!(reason(b"{\"timestamp\": 1} trailing"), Some(RejectReason::InvalidJson));
+        assert_eq!(
+            reason(b"{\"timestamp\": 1,"),
+            Some(RejectReason::InvalidJson)
+        );
+        assert_eq!(
+            reason(b"{\"timestamp\": 1} trailing"),
+            Some(RejectReason::InvalidJson)
+        );
         assert_eq!(reason(b"[1, 2]"), Some(RejectReason::NotAnObject));
         assert_eq!(reason(b"\"text\""), Some(RejectReason::NotAnObject));
         let e = decode(b"{\"a\":1}", &s, 64).unwrap();
         let missing = e.require(0, &s).unwrap_err();
         assert_eq!(missing.reason, RejectReason::MissingField);
-        assert!(missing.message.contains("`timestamp`"), "{}", missing.message);
+        assert!(
+            missing.message.contains("`timestamp`"),
+            "{}",
+            missing.message
+        );
     }
 }

@@ -18,11 +18,16 @@ pub fn parse(value: &FieldValue<'_>, format: TimeFormat, name: &str) -> Result<M
     let wrong_type = |expected: &str| {
         Rejected::new(
             RejectReason::WrongType,
-            format!("field `{name}`: expected {expected}, got {}", value.type_name()),
+            format!(
+                "field `{name}`: expected {expected}, got {}",
+                value.type_name()
+            ),
         )
     };
     let ms = match (format, value) {
-        (TimeFormat::EpochSeconds, FieldValue::Int(s)) => s.checked_mul(1000).ok_or_else(|| out_of_range(name, value))?,
+        (TimeFormat::EpochSeconds, FieldValue::Int(s)) => s
+            .checked_mul(1000)
+            .ok_or_else(|| out_of_range(name, value))?,
         (TimeFormat::EpochSeconds, FieldValue::Float(s)) => float_ms(s * 1000.0, name, value)?,
         (TimeFormat::EpochSeconds, _) => return Err(wrong_type("epoch seconds (a number)")),
         (TimeFormat::EpochMillis, FieldValue::Int(ms)) => *ms,
@@ -32,7 +37,10 @@ pub fn parse(value: &FieldValue<'_>, format: TimeFormat, name: &str) -> Result<M
             .map_err(|e| {
                 Rejected::new(
                     RejectReason::InvalidTimestamp,
-                    format!("field `{name}`: \"{}\" is not an RFC 3339 time ({e})", truncate(s)),
+                    format!(
+                        "field `{name}`: \"{}\" is not an RFC 3339 time ({e})",
+                        truncate(s)
+                    ),
                 )
             })?
             .timestamp_millis(),
@@ -67,7 +75,9 @@ fn truncate(s: &str) -> &str {
 
 /// A UTC timestamp as stored in DATETIME(3) columns.
 pub fn to_datetime(ms: Millis) -> NaiveDateTime {
-    DateTime::from_timestamp_millis(ms).expect("event times are range-checked").naive_utc()
+    DateTime::from_timestamp_millis(ms)
+        .expect("event times are range-checked")
+        .naive_utc()
 }
 
 /// Seconds since the epoch as a float (for gauges).
@@ -82,27 +92,67 @@ mod tests {
 
     #[test]
     fn formats_parse_to_millis() {
-        assert_eq!(parse(&FieldValue::Float(1712345678.25), TimeFormat::EpochSeconds, "t"), Ok(1_712_345_678_250));
-        assert_eq!(parse(&FieldValue::Int(1712345678), TimeFormat::EpochSeconds, "t"), Ok(1_712_345_678_000));
-        assert_eq!(parse(&FieldValue::Int(1_712_345_678_250), TimeFormat::EpochMillis, "t"), Ok(1_712_345_678_250));
+        assert_eq!(
+            parse(
+                &FieldValue::Float(1712345678.25),
+                TimeFormat::EpochSeconds,
+                "t"
+            ),
+            Ok(1_712_345_678_250)
+        );
+        assert_eq!(
+            parse(&FieldValue::Int(1712345678), TimeFormat::EpochSeconds, "t"),
+            Ok(1_712_345_678_000)
+        );
+        assert_eq!(
+            parse(
+                &FieldValue::Int(1_712_345_678_250),
+                TimeFormat::EpochMillis,
+                "t"
+            ),
+            Ok(1_712_345_678_250)
+        );
         let s = FieldValue::Str(Cow::Borrowed("2024-04-05T21:34:38.250+02:00"));
         assert_eq!(parse(&s, TimeFormat::Rfc3339, "t"), Ok(1_712_345_678_250));
     }
 
     #[test]
     fn bad_times_name_the_field() {
-        let e = parse(&FieldValue::Str(Cow::Borrowed("yesterday")), TimeFormat::EpochSeconds, "timestamp").unwrap_err();
+        let e = parse(
+            &FieldValue::Str(Cow::Borrowed("yesterday")),
+            TimeFormat::EpochSeconds,
+            "timestamp",
+        )
+        .unwrap_err();
         assert_eq!(e.reason, RejectReason::WrongType);
-        assert!(e.message.contains("field `timestamp`: expected epoch seconds"), "{}", e.message);
-        let e = parse(&FieldValue::Str(Cow::Borrowed("2024-13-01")), TimeFormat::Rfc3339, "ts").unwrap_err();
+        assert!(
+            e.message
+                .contains("field `timestamp`: expected epoch seconds"),
+            "{}",
+            e.message
+        );
+        let e = parse(
+            &FieldValue::Str(Cow::Borrowed("2024-13-01")),
+            TimeFormat::Rfc3339,
+            "ts",
+        )
+        .unwrap_err();
         assert_eq!(e.reason, RejectReason::InvalidTimestamp);
         let e = parse(&FieldValue::Float(-5.0), TimeFormat::EpochSeconds, "ts").unwrap_err();
         assert_eq!(e.reason, RejectReason::InvalidTimestamp);
-        assert!(parse(&FieldValue::Float(f64::INFINITY), TimeFormat::EpochMillis, "ts").is_err());
+        assert!(parse(
+            &FieldValue::Float(f64::INFINITY),
+            TimeFormat::EpochMillis,
+            "ts"
+        )
+        .is_err());
     }
 
     #[test]
     fn datetime_round_trip() {
-        assert_eq!(to_datetime(1_712_345_678_250).to_string(), "2024-04-05 19:34:38.250");
+        assert_eq!(
+            to_datetime(1_712_345_678_250).to_string(),
+            "2024-04-05 19:34:38.250"
+        );
     }
 }

@@ -8,12 +8,19 @@
 //! topic ([`dlq`]).
 
 pub mod aggregate;
+mod committer;
 pub mod config;
+mod consumer;
 pub mod decode;
+pub mod dlq;
 pub mod event_time;
+pub mod metrics;
 pub mod pipeline;
 pub mod records;
+mod run;
 pub mod store;
 pub mod window;
 
 pub use config::ProcessConfig;
+pub use run::{consumer_config, run};
+pub use store::latest_windows;

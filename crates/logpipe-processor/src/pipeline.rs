@@ -141,7 +141,12 @@ impl Pipeline {
             if let Some(i) = topics.iter().position(|t| t.name == name) {
                 return i;
             }
-            topics.push(TopicRoute { name: name.to_owned(), fields: FieldSet::default(), aggregators: vec![], writers: vec![] });
+            topics.push(TopicRoute {
+                name: name.to_owned(),
+                fields: FieldSet::default(),
+                aggregators: vec![],
+                writers: vec![],
+            });
             topics.len() - 1
         };
         let mut aggregators = Vec::new();
@@ -190,7 +195,11 @@ impl Pipeline {
     pub fn schema(&self) -> Schema {
         Schema {
             aggregates: self.aggregators.iter().map(|a| a.table.clone()).collect(),
-            late_tables: self.aggregators.iter().map(|a| a.late_table.clone()).collect(),
+            late_tables: self
+                .aggregators
+                .iter()
+                .map(|a| a.late_table.clone())
+                .collect(),
             records: self.writers.iter().map(|w| w.table.clone()).collect(),
         }
     }
@@ -218,28 +227,52 @@ impl Pipeline {
 
     /// Aggregations reading `topic`, by name.
     pub fn aggregations_of(&self, topic: usize) -> Vec<String> {
-        self.topics[topic].aggregators.iter().map(|&a| self.aggregators[a].name.clone()).collect()
+        self.topics[topic]
+            .aggregators
+            .iter()
+            .map(|&a| self.aggregators[a].name.clone())
+            .collect()
     }
 
     /// Take ownership of a partition: `next_offset` as stored (`None`: no
     /// row yet) and the stored max event time per aggregation name.
-    pub fn assign(&mut self, topic: usize, partition: i32, next_offset: Option<i64>, max_event_times: &[(String, Millis)]) {
+    pub fn assign(
+        &mut self,
+        topic: usize,
+        partition: i32,
+        next_offset: Option<i64>,
+        max_event_times: &[(String, Millis)],
+    ) {
         let watermarks = self.topics[topic]
             .aggregators
             .iter()
             .map(|&a| {
                 let agg = &self.aggregators[a];
-                let max = max_event_times.iter().find(|(n, _)| *n == agg.name).map(|(_, t)| *t);
+                let max = max_event_times
+                    .iter()
+                    .find(|(n, _)| *n == agg.name)
+                    .map(|(_, t)| *t);
                 Watermark::new(agg.lateness, max)
             })
             .collect();
-        self.partitions
-            .insert((topic, partition), PartitionState { next_offset, committed: next_offset, watermarks, dirty: false });
+        self.partitions.insert(
+            (topic, partition),
+            PartitionState {
+                next_offset,
+                committed: next_offset,
+                watermarks,
+                dirty: false,
+            },
+        );
     }
 
     /// Give up a partition (its uncommitted work must have been cut or discarded).
     pub fn revoke(&mut self, topic: usize, partition: i32) {
         self.partitions.remove(&(topic, partition));
+    }
+
+    pub fn is_assigned(&self, topic: usize, partition: i32) -> bool {
+        self.partitions.contains_key(&(topic, partition))
     }
 
     /// Partitions currently owned.
@@ -251,7 +284,9 @@ impl Pipeline {
 
     /// The next offset to read of an owned partition.
     pub fn position(&self, topic: usize, partition: i32) -> Option<i64> {
-        self.partitions.get(&(topic, partition)).and_then(|p| p.next_offset)
+        self.partitions
+            .get(&(topic, partition))
+            .and_then(|p| p.next_offset)
     }
 
     /// Events taken in since the last cut.
@@ -266,15 +301,28 @@ impl Pipeline {
 
     /// Process one message of an owned partition (an unknown partition is
     /// assigned with no stored offset).
-    pub fn process(&mut self, topic: usize, partition: i32, offset: i64, payload: Option<&[u8]>) -> Outcome {
+    pub fn process(
+        &mut self,
+        topic: usize,
+        partition: i32,
+        offset: i64,
+        payload: Option<&[u8]>,
+    ) -> Outcome {
         let route = &self.topics[topic];
         let aggregators = &mut self.aggregators;
-        let state = self.partitions.entry((topic, partition)).or_insert_with(|| PartitionState {
-            next_offset: None,
-            committed: None,
-            watermarks: route.aggregators.iter().map(|&a| Watermark::new(aggregators[a].lateness, None)).collect(),
-            dirty: false,
-        });
+        let state = self
+            .partitions
+            .entry((topic, partition))
+            .or_insert_with(|| PartitionState {
+                next_offset: None,
+                committed: None,
+                watermarks: route
+                    .aggregators
+                    .iter()
+                    .map(|&a| Watermark::new(aggregators[a].lateness, None))
+                    .collect(),
+                dirty: false,
+            });
         if state.next_offset.is_some_and(|next| offset < next) {
             return Outcome::Duplicate;
         }
@@ -284,7 +332,9 @@ impl Pipeline {
         self.stats.events_in[topic] += 1;
 
         let result: Result<(), Rejected> = (|| {
-            let payload = payload.ok_or_else(|| Rejected::new(RejectReason::InvalidJson, "message has no payload"))?;
+            let payload = payload.ok_or_else(|| {
+                Rejected::new(RejectReason::InvalidJson, "message has no payload")
+            })?;
             let fields = decode(payload, &route.fields, self.max_event_size)?;
             for &a in &route.aggregators {
                 aggregators[a].prepare(&fields, &route.fields)?;
@@ -336,7 +386,11 @@ impl Pipeline {
     /// The partitions' expected stored offsets move on optimistically (a
     /// failed commit is followed by [`Pipeline::discard`] and re-assignment).
     pub fn cut(&mut self) -> CommitBatch {
-        let mut batch = CommitBatch { id: self.next_batch, events: self.pending, ..Default::default() };
+        let mut batch = CommitBatch {
+            id: self.next_batch,
+            events: self.pending,
+            ..Default::default()
+        };
         self.next_batch += 1;
         for (i, agg) in self.aggregators.iter_mut().enumerate() {
             if agg.has_pending() {
@@ -359,8 +413,14 @@ impl Pipeline {
             let state = self.partitions.get_mut(key).expect("key from map");
             let topic = &self.topics[key.0];
             for (i, &a) in topic.aggregators.iter().enumerate() {
-                if let (Some(max), Some(wm)) = (state.watermarks[i].max_event_time(), state.watermarks[i].get()) {
-                    batch.stats.watermarks.push((a, topic.name.clone(), key.1, wm));
+                if let (Some(max), Some(wm)) = (
+                    state.watermarks[i].max_event_time(),
+                    state.watermarks[i].get(),
+                ) {
+                    batch
+                        .stats
+                        .watermarks
+                        .push((a, topic.name.clone(), key.1, wm));
                     if state.dirty {
                         batch.watermarks.push(WatermarkRow {
                             aggregation: self.aggregators[a].name.clone(),
@@ -373,7 +433,12 @@ impl Pipeline {
             }
             if state.dirty {
                 let next = state.next_offset.expect("dirty partitions have a position");
-                batch.offsets.push(OffsetAdvance { topic: topic.name.clone(), partition: key.1, expected: state.committed, next });
+                batch.offsets.push(OffsetAdvance {
+                    topic: topic.name.clone(),
+                    partition: key.1,
+                    expected: state.committed,
+                    next,
+                });
                 state.committed = Some(next);
                 state.dirty = false;
             }
@@ -448,12 +513,24 @@ mod tests {
         let mut p2 = Pipeline::new(&config);
         for p in [&mut p, &mut p2] {
             p.assign(0, 0, None, &[]);
-            assert_eq!(p.process(0, 0, 0, Some(&ev(100.0, "INFO"))), Outcome::Accepted);
+            assert_eq!(
+                p.process(0, 0, 0, Some(&ev(100.0, "INFO"))),
+                Outcome::Accepted
+            );
             // within lateness (watermark 70 s), and exactly at the watermark
-            assert_eq!(p.process(0, 0, 1, Some(&ev(80.0, "INFO"))), Outcome::Accepted);
-            assert_eq!(p.process(0, 0, 2, Some(&ev(70.0, "WARN"))), Outcome::Accepted);
+            assert_eq!(
+                p.process(0, 0, 1, Some(&ev(80.0, "INFO"))),
+                Outcome::Accepted
+            );
+            assert_eq!(
+                p.process(0, 0, 2, Some(&ev(70.0, "WARN"))),
+                Outcome::Accepted
+            );
             // beyond lateness
-            assert_eq!(p.process(0, 0, 3, Some(&ev(69.9, "ERROR"))), Outcome::Accepted);
+            assert_eq!(
+                p.process(0, 0, 3, Some(&ev(69.9, "ERROR"))),
+                Outcome::Accepted
+            );
         }
         let b = p.cut();
         assert_eq!(b.stats.late, [1]);
@@ -461,7 +538,15 @@ mod tests {
         assert_eq!(error_total, 0.0, "late ERROR not aggregated");
         let info_total: f64 = b.aggregates[0].1.iter().map(|r| r.values[1]).sum();
         assert_eq!(info_total, 4.0, "two INFO events, each in two windows");
-        assert_eq!(b.offsets, [OffsetAdvance { topic: "logs".into(), partition: 0, expected: None, next: 4 }]);
+        assert_eq!(
+            b.offsets,
+            [OffsetAdvance {
+                topic: "logs".into(),
+                partition: 0,
+                expected: None,
+                next: 4
+            }]
+        );
         assert_eq!(b.watermarks[0].max_event_time, 100_000);
         let b2 = p2.cut();
         assert_eq!(b2.late[0].1.len(), 1);
@@ -475,29 +560,55 @@ mod tests {
         p.assign(0, 0, Some(10), &[("log_data".into(), 200_000)]);
         p.assign(0, 1, None, &[]);
         // partition 0's stored watermark (170 s) makes this late; partition 1 has none yet
-        assert_eq!(p.process(0, 0, 10, Some(&ev(100.0, "INFO"))), Outcome::Accepted);
-        assert_eq!(p.process(0, 1, 0, Some(&ev(100.0, "INFO"))), Outcome::Accepted);
+        assert_eq!(
+            p.process(0, 0, 10, Some(&ev(100.0, "INFO"))),
+            Outcome::Accepted
+        );
+        assert_eq!(
+            p.process(0, 1, 0, Some(&ev(100.0, "INFO"))),
+            Outcome::Accepted
+        );
         // re-delivered offset is ignored
-        assert_eq!(p.process(0, 0, 9, Some(&ev(300.0, "INFO"))), Outcome::Duplicate);
+        assert_eq!(
+            p.process(0, 0, 9, Some(&ev(300.0, "INFO"))),
+            Outcome::Duplicate
+        );
         let b = p.cut();
         assert_eq!(b.stats.late, [1]);
         assert_eq!(
             b.offsets,
             [
-                OffsetAdvance { topic: "logs".into(), partition: 0, expected: Some(10), next: 11 },
-                OffsetAdvance { topic: "logs".into(), partition: 1, expected: None, next: 1 },
+                OffsetAdvance {
+                    topic: "logs".into(),
+                    partition: 0,
+                    expected: Some(10),
+                    next: 11
+                },
+                OffsetAdvance {
+                    topic: "logs".into(),
+                    partition: 1,
+                    expected: None,
+                    next: 1
+                },
             ]
         );
         p.process(0, 0, 11, Some(&ev(300.0, "INFO")));
         let b = p.cut();
-        assert_eq!(b.offsets[0].expected, Some(11), "expected offsets chain across batches");
+        assert_eq!(
+            b.offsets[0].expected,
+            Some(11),
+            "expected offsets chain across batches"
+        );
     }
 
     #[test]
     fn rejected_events_advance_the_offset_and_are_counted() {
         let mut p = seed();
         let out = p.process(0, 0, 0, Some(b"{\"level\": \"INFO\"}"));
-        assert!(matches!(out, Outcome::Rejected(ref r) if r.reason == RejectReason::MissingField), "{out:?}");
+        assert!(
+            matches!(out, Outcome::Rejected(ref r) if r.reason == RejectReason::MissingField),
+            "{out:?}"
+        );
         let out = p.process(0, 0, 1, None);
         assert!(matches!(out, Outcome::Rejected(ref r) if r.reason == RejectReason::InvalidJson));
         let b = p.cut();

@@ -57,13 +57,23 @@ impl RecordWriter {
             .iter()
             .map(|c| {
                 let key = config.key.contains(&c.name);
-                ColumnSlot { slot: fields.slot(c.field_name()), kind: c.kind, required: c.required || key, key }
+                ColumnSlot {
+                    slot: fields.slot(c.field_name()),
+                    kind: c.kind,
+                    required: c.required || key,
+                    key,
+                }
             })
             .collect();
         Self {
             table: RecordTable {
                 name: config.table.clone(),
-                columns: config.columns.iter().zip(&columns).map(|(c, s)| (c.name.clone(), c.kind, s.key)).collect(),
+                columns: config
+                    .columns
+                    .iter()
+                    .zip(&columns)
+                    .map(|(c, s)| (c.name.clone(), c.kind, s.key))
+                    .collect(),
             },
             columns,
             time_format: config.time_format,
@@ -90,7 +100,13 @@ impl RecordWriter {
     /// Keep the prepared row, replacing an earlier one with the same key.
     pub fn apply(&mut self) {
         let row = std::mem::take(&mut self.prepared);
-        let key = self.columns.iter().zip(&row).filter(|(c, _)| c.key).map(|(_, v)| v.clone()).collect();
+        let key = self
+            .columns
+            .iter()
+            .zip(&row)
+            .filter(|(c, _)| c.key)
+            .map(|(_, v)| v.clone())
+            .collect();
         self.rows.insert(key, row);
     }
 
@@ -125,13 +141,28 @@ impl std::hash::Hash for SqlValue {
     }
 }
 
-fn convert(v: &FieldValue<'_>, kind: ColumnType, key: bool, format: TimeFormat, name: &str) -> Result<SqlValue, Rejected> {
+fn convert(
+    v: &FieldValue<'_>,
+    kind: ColumnType,
+    key: bool,
+    format: TimeFormat,
+    name: &str,
+) -> Result<SqlValue, Rejected> {
     let wrong = |expected: &str| {
-        Rejected::new(RejectReason::WrongType, format!("field `{name}`: expected {expected}, got {}", v.type_name()))
+        Rejected::new(
+            RejectReason::WrongType,
+            format!("field `{name}`: expected {expected}, got {}", v.type_name()),
+        )
     };
     Ok(match (kind, v) {
         (ColumnType::String | ColumnType::Text, FieldValue::Str(s)) => {
-            let max = if kind == ColumnType::Text { usize::MAX } else if key { MAX_GROUP_VALUE } else { MAX_STRING };
+            let max = if kind == ColumnType::Text {
+                usize::MAX
+            } else if key {
+                MAX_GROUP_VALUE
+            } else {
+                MAX_STRING
+            };
             if max != usize::MAX && s.chars().count() > max {
                 return Err(Rejected::new(
                     RejectReason::WrongType,
@@ -142,14 +173,18 @@ fn convert(v: &FieldValue<'_>, kind: ColumnType, key: bool, format: TimeFormat, 
         }
         (ColumnType::String | ColumnType::Text, _) => return Err(wrong("a string")),
         (ColumnType::Int, FieldValue::Int(i)) => SqlValue::Int(*i),
-        (ColumnType::Int, FieldValue::Float(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => SqlValue::Int(*f as i64),
+        (ColumnType::Int, FieldValue::Float(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+            SqlValue::Int(*f as i64)
+        }
         (ColumnType::Int, _) => return Err(wrong("an integer")),
         (ColumnType::Float, FieldValue::Int(i)) => SqlValue::Float(*i as f64),
         (ColumnType::Float, FieldValue::Float(f)) => SqlValue::Float(*f),
         (ColumnType::Float, _) => return Err(wrong("a number")),
         (ColumnType::Bool, FieldValue::Bool(b)) => SqlValue::Bool(*b),
         (ColumnType::Bool, _) => return Err(wrong("a boolean")),
-        (ColumnType::Timestamp, v) => SqlValue::DateTime(event_time::to_datetime(event_time::parse(v, format, name)?)),
+        (ColumnType::Timestamp, v) => {
+            SqlValue::DateTime(event_time::to_datetime(event_time::parse(v, format, name)?))
+        }
     })
 }
 
@@ -160,12 +195,21 @@ mod tests {
     use crate::decode::decode;
 
     fn users() -> RecordTableConfig {
-        let col = |name: &str, kind| ColumnConfig { name: name.into(), field: None, kind, required: false };
+        let col = |name: &str, kind| ColumnConfig {
+            name: name.into(),
+            field: None,
+            kind,
+            required: false,
+        };
         RecordTableConfig {
             topic: "user-profiles".into(),
             table: "user_profiles".into(),
             key: vec!["user_id".into()],
-            columns: vec![col("user_id", ColumnType::String), col("age", ColumnType::Int), col("signup", ColumnType::Timestamp)],
+            columns: vec![
+                col("user_id", ColumnType::String),
+                col("age", ColumnType::Int),
+                col("signup", ColumnType::Timestamp),
+            ],
             time_format: TimeFormat::EpochSeconds,
         }
     }
@@ -174,15 +218,29 @@ mod tests {
     fn last_event_per_key_wins_and_optional_fields_are_null() {
         let mut set = FieldSet::default();
         let mut w = RecordWriter::new(&users(), &mut set);
-        for e in [r#"{"user_id": "u1", "age": 30}"#, r#"{"user_id": "u2", "age": 41, "signup": 60}"#, r#"{"user_id": "u1", "age": 31}"#] {
+        for e in [
+            r#"{"user_id": "u1", "age": 30}"#,
+            r#"{"user_id": "u2", "age": 41, "signup": 60}"#,
+            r#"{"user_id": "u1", "age": 31}"#,
+        ] {
             let f = decode(e.as_bytes(), &set, 4096).unwrap();
             w.prepare(&f, &set).unwrap();
             w.apply();
         }
         let rows = w.take_rows();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0], [SqlValue::Str("u1".into()), SqlValue::Int(31), SqlValue::Null]);
-        assert_eq!(rows[1][2], SqlValue::DateTime(event_time::to_datetime(60_000)));
+        assert_eq!(
+            rows[0],
+            [
+                SqlValue::Str("u1".into()),
+                SqlValue::Int(31),
+                SqlValue::Null
+            ]
+        );
+        assert_eq!(
+            rows[1][2],
+            SqlValue::DateTime(event_time::to_datetime(60_000))
+        );
     }
 
     #[test]
@@ -190,10 +248,18 @@ mod tests {
         let mut set = FieldSet::default();
         let mut w = RecordWriter::new(&users(), &mut set);
         let f = decode(br#"{"age": 3}"#, &set, 4096).unwrap();
-        assert_eq!(w.prepare(&f, &set).unwrap_err().reason, RejectReason::MissingField);
+        assert_eq!(
+            w.prepare(&f, &set).unwrap_err().reason,
+            RejectReason::MissingField
+        );
         let f = decode(br#"{"user_id": "u", "age": "old"}"#, &set, 4096).unwrap();
         let e = w.prepare(&f, &set).unwrap_err();
         assert_eq!(e.reason, RejectReason::WrongType);
-        assert!(e.message.contains("field `age`: expected an integer, got a string"), "{}", e.message);
+        assert!(
+            e.message
+                .contains("field `age`: expected an integer, got a string"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -18,8 +18,15 @@ impl WindowAssigner {
     /// `size` and `slide` in milliseconds, `0 < slide <= size` (checked by
     /// config validation).
     pub fn new(size: Millis, slide: Millis) -> Self {
-        assert!(size > 0 && slide > 0 && slide <= size, "invalid window {size}/{slide}");
-        Self { size, slide, pane: gcd(size, slide) }
+        assert!(
+            size > 0 && slide > 0 && slide <= size,
+            "invalid window {size}/{slide}"
+        );
+        Self {
+            size,
+            slide,
+            pane: gcd(size, slide),
+        }
     }
 
     pub fn size(&self) -> Millis {
@@ -69,7 +76,10 @@ pub struct Watermark {
 
 impl Watermark {
     pub fn new(lateness: Millis, max_event_time: Option<Millis>) -> Self {
-        Self { max_event_time, lateness }
+        Self {
+            max_event_time,
+            lateness,
+        }
     }
 
     /// The current watermark, `None` before the first event.
@@ -126,7 +136,10 @@ mod tests {
         let a = WindowAssigner::new(10_000, 4_000);
         // pane = 2 s; windows start at multiples of 4 s and last 10 s.
         assert_eq!(a.pane_of(9_999), 8_000);
-        assert_eq!(windows(&a, 9_000), [(0, 10_000), (4_000, 14_000), (8_000, 18_000)]);
+        assert_eq!(
+            windows(&a, 9_000),
+            [(0, 10_000), (4_000, 14_000), (8_000, 18_000)]
+        );
         assert_eq!(windows(&a, 11_000), [(4_000, 14_000), (8_000, 18_000)]);
         // every window containing the pane contains all of it
         for t in (0..40_000).step_by(500) {

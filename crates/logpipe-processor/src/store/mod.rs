@@ -47,7 +47,11 @@ pub enum CommitError {
     /// The offsets table no longer holds what this consumer expected: another
     /// consumer owns the partition now. Nothing was written.
     #[error("partition {topic}[{partition}] is fenced: the store no longer holds next_offset {expected:?} (another consumer took it over)")]
-    Fenced { topic: String, partition: i32, expected: Option<i64> },
+    Fenced {
+        topic: String,
+        partition: i32,
+        expected: Option<i64>,
+    },
     /// The database is unreachable, restarting, or a transaction deadlocked:
     /// retry the same batch after a back-off.
     #[error("database unavailable: {0}")]
@@ -62,9 +66,16 @@ pub enum CommitError {
 pub enum Check {
     None,
     /// Fenced `UPDATE`: exactly one row must change.
-    FenceUpdate { topic: String, partition: i32, expected: i64 },
+    FenceUpdate {
+        topic: String,
+        partition: i32,
+        expected: i64,
+    },
     /// First offset row of a partition: a duplicate key means fenced.
-    FenceInsert { topic: String, partition: i32 },
+    FenceInsert {
+        topic: String,
+        partition: i32,
+    },
 }
 
 /// One planned SQL statement with its parameters.
@@ -142,7 +153,14 @@ impl Dialect {
     }
 
     /// `INSERT … VALUES (…),(…)` with the dialect's upsert clause.
-    fn upsert(self, table: &str, columns: &[String], key: &[String], updates: &[(String, Update)], rows: usize) -> String {
+    fn upsert(
+        self,
+        table: &str,
+        columns: &[String],
+        key: &[String],
+        updates: &[(String, Update)],
+        rows: usize,
+    ) -> String {
         let q = |c: &str| self.quote(c);
         let mut sql = format!(
             "INSERT INTO {} ({}) VALUES ",
@@ -157,8 +175,14 @@ impl Dialect {
             sql.push_str(&row);
         }
         let (old, new): (Box<dyn Fn(&str) -> String>, Box<dyn Fn(&str) -> String>) = match self {
-            Dialect::MySql => (Box::new(|c| q(c)), Box::new(|c| format!("VALUES({})", q(c)))),
-            Dialect::Sqlite => (Box::new(|c| format!("{}.{}", q(table), q(c))), Box::new(|c| format!("excluded.{}", q(c)))),
+            Dialect::MySql => (
+                Box::new(|c| q(c)),
+                Box::new(|c| format!("VALUES({})", q(c))),
+            ),
+            Dialect::Sqlite => (
+                Box::new(|c| format!("{}.{}", q(table), q(c))),
+                Box::new(|c| format!("excluded.{}", q(c))),
+            ),
         };
         let (least, greatest) = match self {
             Dialect::MySql => ("LEAST", "GREATEST"),
@@ -171,7 +195,9 @@ impl Dialect {
                 let value = match u {
                     Update::Add => format!("{o} + {n}"),
                     Update::Least => format!("{least}(COALESCE({o}, {n}), COALESCE({n}, {o}))"),
-                    Update::Greatest => format!("{greatest}(COALESCE({o}, {n}), COALESCE({n}, {o}))"),
+                    Update::Greatest => {
+                        format!("{greatest}(COALESCE({o}, {n}), COALESCE({n}, {o}))")
+                    }
                     Update::Replace => n,
                 };
                 format!("{} = {value}", q(c))
@@ -240,16 +266,31 @@ pub fn plan_tables(d: Dialect, schema: &Schema) -> Vec<(String, String, Vec<Stri
             });
             names.push(c.clone());
         }
-        let key: Vec<String> = names[..2 + t.group_columns.len()].iter().map(|c| q(c)).collect();
+        let key: Vec<String> = names[..2 + t.group_columns.len()]
+            .iter()
+            .map(|c| q(c))
+            .collect();
         cols.push(format!("PRIMARY KEY ({})", key.join(", ")));
         out.push((
             t.name.clone(),
-            format!("CREATE TABLE IF NOT EXISTS {} (\n  {}\n){}", q(&t.name), cols.join(",\n  "), d.table_suffix()),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {} (\n  {}\n){}",
+                q(&t.name),
+                cols.join(",\n  "),
+                d.table_suffix()
+            ),
             names,
         ));
     }
     for late in schema.late_tables.iter().flatten() {
-        let names = ["topic", "kafka_partition", "kafka_offset", "event_time", "watermark", "payload"];
+        let names = [
+            "topic",
+            "kafka_partition",
+            "kafka_offset",
+            "event_time",
+            "watermark",
+            "payload",
+        ];
         let sql = format!(
             "CREATE TABLE IF NOT EXISTS {} (\n  {} {} NOT NULL,\n  {} INT NOT NULL,\n  {} {} NOT NULL,\n  {} {} NOT NULL,\n  {} {} NOT NULL,\n  {} TEXT NOT NULL,\n  PRIMARY KEY ({}, {}, {})\n){}",
             q(late),
@@ -275,14 +316,24 @@ pub fn plan_tables(d: Dialect, schema: &Schema) -> Vec<(String, String, Vec<Stri
             .columns
             .iter()
             .map(|(c, kind, key)| {
-                format!("{} {}{}", q(c), d.column_type(*kind, *key), if *key { " NOT NULL" } else { " NULL" })
+                format!(
+                    "{} {}{}",
+                    q(c),
+                    d.column_type(*kind, *key),
+                    if *key { " NOT NULL" } else { " NULL" }
+                )
             })
             .collect();
         let key: Vec<String> = t.columns.iter().filter(|c| c.2).map(|c| q(&c.0)).collect();
         cols.push(format!("PRIMARY KEY ({})", key.join(", ")));
         out.push((
             t.name.clone(),
-            format!("CREATE TABLE IF NOT EXISTS {} (\n  {}\n){}", q(&t.name), cols.join(",\n  "), d.table_suffix()),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {} (\n  {}\n){}",
+                q(&t.name),
+                cols.join(",\n  "),
+                d.table_suffix()
+            ),
             t.columns.iter().map(|c| c.0.clone()).collect(),
         ));
     }
@@ -295,7 +346,12 @@ fn dt(ms: Millis) -> SqlValue {
 
 /// The statements of one commit, in order: fences, watermarks, windows,
 /// records, late events.
-pub fn plan_commit(d: Dialect, group_id: &str, schema: &Schema, batch: &CommitBatch) -> (Vec<Statement>, CommitSummary) {
+pub fn plan_commit(
+    d: Dialect,
+    group_id: &str,
+    schema: &Schema,
+    batch: &CommitBatch,
+) -> (Vec<Statement>, CommitSummary) {
     let mut out = Vec::new();
     let mut summary = CommitSummary::default();
     let str_ = |s: &str| SqlValue::Str(s.to_owned());
@@ -314,7 +370,14 @@ pub fn plan_commit(d: Dialect, group_id: &str, schema: &Schema, batch: &CommitBa
         }
     }
     if !batch.watermarks.is_empty() {
-        let cols = ["group_id", "aggregation", "topic", "kafka_partition", "max_event_time_ms"].map(String::from);
+        let cols = [
+            "group_id",
+            "aggregation",
+            "topic",
+            "kafka_partition",
+            "max_event_time_ms",
+        ]
+        .map(String::from);
         let mut params = Vec::new();
         for w in &batch.watermarks {
             params.extend([
@@ -332,7 +395,11 @@ pub fn plan_commit(d: Dialect, group_id: &str, schema: &Schema, batch: &CommitBa
             &[("max_event_time_ms".into(), Update::Greatest)],
             batch.watermarks.len(),
         );
-        out.push(Statement { sql, params, check: Check::None });
+        out.push(Statement {
+            sql,
+            params,
+            check: Check::None,
+        });
     }
     for (i, rows) in &batch.aggregates {
         let t = &schema.aggregates[*i];
@@ -345,7 +412,9 @@ pub fn plan_commit(d: Dialect, group_id: &str, schema: &Schema, batch: &CommitBa
         summary.rows.push((t.name.clone(), rows.len() as u64));
     }
     for (i, late) in &batch.late {
-        let table = schema.late_tables[*i].as_deref().expect("late events only for aggregations with a late table");
+        let table = schema.late_tables[*i]
+            .as_deref()
+            .expect("late events only for aggregations with a late table");
         let per_row = 6;
         for chunk in late.chunks(MAX_PARAMS / per_row) {
             let mut sql = format!(
@@ -367,7 +436,11 @@ pub fn plan_commit(d: Dialect, group_id: &str, schema: &Schema, batch: &CommitBa
                     ]
                 })
                 .collect();
-            out.push(Statement { sql, params, check: Check::None });
+            out.push(Statement {
+                sql,
+                params,
+                check: Check::None,
+            });
         }
         summary.rows.push((table.to_owned(), late.len() as u64));
     }
@@ -407,18 +480,36 @@ fn plan_windows(d: Dialect, t: &AggregateTable, rows: &[WindowRow], out: &mut Ve
             }
         }
         let sql = d.upsert(&t.name, &columns, &key, &updates, chunk.len());
-        out.push(Statement { sql, params, check: Check::None });
+        out.push(Statement {
+            sql,
+            params,
+            check: Check::None,
+        });
     }
 }
 
 fn plan_records(d: Dialect, t: &RecordTable, rows: &[Vec<SqlValue>], out: &mut Vec<Statement>) {
     let columns: Vec<String> = t.columns.iter().map(|c| c.0.clone()).collect();
-    let key: Vec<String> = t.columns.iter().filter(|c| c.2).map(|c| c.0.clone()).collect();
-    let updates: Vec<(String, Update)> = t.columns.iter().filter(|c| !c.2).map(|c| (c.0.clone(), Update::Replace)).collect();
+    let key: Vec<String> = t
+        .columns
+        .iter()
+        .filter(|c| c.2)
+        .map(|c| c.0.clone())
+        .collect();
+    let updates: Vec<(String, Update)> = t
+        .columns
+        .iter()
+        .filter(|c| !c.2)
+        .map(|c| (c.0.clone(), Update::Replace))
+        .collect();
     for chunk in rows.chunks(MAX_PARAMS / columns.len()) {
         let params = chunk.iter().flatten().cloned().collect();
         let sql = d.upsert(&t.name, &columns, &key, &updates, chunk.len());
-        out.push(Statement { sql, params, check: Check::None });
+        out.push(Statement {
+            sql,
+            params,
+            check: Check::None,
+        });
     }
 }
 
@@ -471,16 +562,24 @@ impl Store {
         for (table, ddl, columns) in plan_tables(self.dialect(), schema) {
             let existing = match self {
                 Store::MySql(p) => {
-                    sqlx::query(&ddl).execute(p).await.with_context(|| format!("cannot create table {table}"))?;
+                    sqlx::query(&ddl)
+                        .execute(p)
+                        .await
+                        .with_context(|| format!("cannot create table {table}"))?;
                     mysql::columns(p, &table).await?
                 }
                 Store::Sqlite(p) => {
-                    sqlx::query(&ddl).execute(p).await.with_context(|| format!("cannot create table {table}"))?;
+                    sqlx::query(&ddl)
+                        .execute(p)
+                        .await
+                        .with_context(|| format!("cannot create table {table}"))?;
                     sqlite::columns(p, &table).await?
                 }
             };
-            let missing: Vec<&String> =
-                columns.iter().filter(|c| !existing.iter().any(|e| e.eq_ignore_ascii_case(c))).collect();
+            let missing: Vec<&String> = columns
+                .iter()
+                .filter(|c| !existing.iter().any(|e| e.eq_ignore_ascii_case(c)))
+                .collect();
             if !missing.is_empty() {
                 anyhow::bail!(
                     "table `{table}` already exists without column(s) {missing:?} that the [process] config needs; \
@@ -492,7 +591,12 @@ impl Store {
     }
 
     /// The stored next offset and watermarks of one partition.
-    pub async fn load_partition(&self, group_id: &str, topic: &str, partition: i32) -> Result<StoredPartition, sqlx::Error> {
+    pub async fn load_partition(
+        &self,
+        group_id: &str,
+        topic: &str,
+        partition: i32,
+    ) -> Result<StoredPartition, sqlx::Error> {
         match self {
             Store::MySql(p) => mysql::load_partition(p, group_id, topic, partition).await,
             Store::Sqlite(p) => sqlite::load_partition(p, group_id, topic, partition).await,
@@ -500,7 +604,12 @@ impl Store {
     }
 
     /// Write `batch` in one transaction.
-    pub async fn commit(&self, group_id: &str, schema: &Schema, batch: &CommitBatch) -> Result<CommitSummary, CommitError> {
+    pub async fn commit(
+        &self,
+        group_id: &str,
+        schema: &Schema,
+        batch: &CommitBatch,
+    ) -> Result<CommitSummary, CommitError> {
         let (statements, summary) = plan_commit(self.dialect(), group_id, schema, batch);
         match self {
             Store::MySql(p) => mysql::execute(p, &statements).await?,
@@ -545,12 +654,20 @@ pub async fn latest_windows(database_url: &str, limit: u32) -> anyhow::Result<Ve
 pub struct EmbeddedMigrations(&'static [(i64, &'static str, &'static str)]);
 
 impl<'s> MigrationSource<'s> for EmbeddedMigrations {
-    fn resolve(self) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
         let migrations = self
             .0
             .iter()
             .map(|(version, description, sql)| {
-                Migration::new(*version, (*description).into(), MigrationType::Simple, (*sql).into(), false)
+                Migration::new(
+                    *version,
+                    (*description).into(),
+                    MigrationType::Simple,
+                    (*sql).into(),
+                    false,
+                )
             })
             .collect();
         Box::pin(std::future::ready(Ok(migrations)))
@@ -589,20 +706,44 @@ mod tests {
         assert_eq!(tables[0].0, "log_data");
         assert_eq!(
             tables[0].2,
-            ["window_start", "window_end", "debug_count", "info_count", "warn_count", "error_count"]
+            [
+                "window_start",
+                "window_end",
+                "debug_count",
+                "info_count",
+                "warn_count",
+                "error_count"
+            ]
         );
-        assert!(tables[0].1.contains("PRIMARY KEY (`window_start`, `window_end`)"), "{}", tables[0].1);
+        assert!(
+            tables[0]
+                .1
+                .contains("PRIMARY KEY (`window_start`, `window_end`)"),
+            "{}",
+            tables[0].1
+        );
     }
 
     #[test]
     fn upserts_add_counts_and_merge_min_max() {
         let cols = ["window_start", "c", "m"].map(String::from);
-        let sql = Dialect::MySql.upsert("t", &cols, &cols[..1], &[("c".into(), Update::Add), ("m".into(), Update::Least)], 2);
+        let sql = Dialect::MySql.upsert(
+            "t",
+            &cols,
+            &cols[..1],
+            &[("c".into(), Update::Add), ("m".into(), Update::Least)],
+            2,
+        );
         assert_eq!(
             sql,
             "INSERT INTO `t` (`window_start`, `c`, `m`) VALUES (?, ?, ?), (?, ?, ?) ON DUPLICATE KEY UPDATE `c` = `c` + VALUES(`c`), `m` = LEAST(COALESCE(`m`, VALUES(`m`)), COALESCE(VALUES(`m`), `m`))"
         );
         let sql = Dialect::Sqlite.upsert("t", &cols, &cols[..1], &[("c".into(), Update::Add)], 1);
-        assert!(sql.ends_with("ON CONFLICT (\"window_start\") DO UPDATE SET \"c\" = \"t\".\"c\" + excluded.\"c\""), "{sql}");
+        assert!(
+            sql.ends_with(
+                "ON CONFLICT (\"window_start\") DO UPDATE SET \"c\" = \"t\".\"c\" + excluded.\"c\""
+            ),
+            "{sql}"
+        );
     }
 }

@@ -9,16 +9,23 @@ use chrono::NaiveDateTime;
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPoolOptions};
 use sqlx::{Connection, MySqlConnection, MySqlPool, Row};
 
-use super::{bind_values, Check, CommitError, EmbeddedMigrations, LevelWindow, Statement, StoredPartition};
+use super::{
+    bind_values, Check, CommitError, EmbeddedMigrations, LevelWindow, Statement, StoredPartition,
+};
 use crate::records::SqlValue;
 
 pub fn migrator() -> EmbeddedMigrations {
-    EmbeddedMigrations(&[(1, "processor bookkeeping", include_str!("../../migrations/mysql/0001_bookkeeping.sql"))])
+    EmbeddedMigrations(&[(
+        1,
+        "processor bookkeeping",
+        include_str!("../../migrations/mysql/0001_bookkeeping.sql"),
+    )])
 }
 
 pub async fn connect(url: &str, password: Option<&str>) -> anyhow::Result<MySqlPool> {
     let url = url.replacen("mariadb://", "mysql://", 1);
-    let mut opts = MySqlConnectOptions::from_str(&url).with_context(|| format!("invalid database_url \"{url}\""))?;
+    let mut opts = MySqlConnectOptions::from_str(&url)
+        .with_context(|| format!("invalid database_url \"{url}\""))?;
     if let Some(pw) = password {
         opts = opts.password(pw);
     }
@@ -27,20 +34,29 @@ pub async fn connect(url: &str, password: Option<&str>) -> anyhow::Result<MySqlP
         Ok(c) => c.close().await?,
         Err(e) if mysql_number(&e) == Some(1049) => {
             let database = opts.get_database().unwrap_or_default().to_owned();
-            let server_url = &url[..url.rfind('/').filter(|i| *i > "mysql://".len()).unwrap_or(url.len())];
+            let server_url = &url[..url
+                .rfind('/')
+                .filter(|i| *i > "mysql://".len())
+                .unwrap_or(url.len())];
             let mut server = MySqlConnectOptions::from_str(server_url)?;
             if let Some(pw) = password {
                 server = server.password(pw);
             }
-            let mut c = MySqlConnection::connect_with(&server).await.with_context(|| format!("cannot connect to {server_url}"))?;
+            let mut c = MySqlConnection::connect_with(&server)
+                .await
+                .with_context(|| format!("cannot connect to {server_url}"))?;
             sqlx::query(&format!("CREATE DATABASE IF NOT EXISTS `{database}`"))
                 .execute(&mut c)
                 .await
-                .with_context(|| format!("database `{database}` does not exist and cannot be created"))?;
+                .with_context(|| {
+                    format!("database `{database}` does not exist and cannot be created")
+                })?;
             c.close().await?;
             tracing::info!(database, "created the database");
         }
-        Err(e) => return Err(e).with_context(|| format!("cannot connect to the database at {url}")),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot connect to the database at {url}"))
+        }
     }
     MySqlPoolOptions::new()
         .max_connections(4)
@@ -52,16 +68,22 @@ pub async fn connect(url: &str, password: Option<&str>) -> anyhow::Result<MySqlP
 
 fn mysql_number(e: &sqlx::Error) -> Option<u16> {
     match e {
-        sqlx::Error::Database(db) => db.try_downcast_ref::<MySqlDatabaseError>().map(|m| m.number()),
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<MySqlDatabaseError>()
+            .map(|m| m.number()),
         _ => None,
     }
 }
 
 /// Deadlocks, lock waits, a server going away or shutting down are worth a retry.
 fn classify(e: sqlx::Error) -> CommitError {
-    const TRANSIENT: &[u16] = &[1205, 1213, 1040, 1053, 1290, 1927, 2002, 2003, 2006, 2013, 1047, 1317];
+    const TRANSIENT: &[u16] = &[
+        1205, 1213, 1040, 1053, 1290, 1927, 2002, 2003, 2006, 2013, 1047, 1317,
+    ];
     match &e {
-        sqlx::Error::Database(_) if mysql_number(&e).is_some_and(|n| TRANSIENT.contains(&n)) => CommitError::Transient(e),
+        sqlx::Error::Database(_) if mysql_number(&e).is_some_and(|n| TRANSIENT.contains(&n)) => {
+            CommitError::Transient(e)
+        }
         sqlx::Error::Database(_) => CommitError::Fatal(e),
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
@@ -76,13 +98,30 @@ fn classify(e: sqlx::Error) -> CommitError {
 pub async fn execute(pool: &MySqlPool, statements: &[Statement]) -> Result<(), CommitError> {
     let mut tx = pool.begin().await.map_err(classify)?;
     for s in statements {
-        let result = bind_values!(sqlx::query(&s.sql), &s.params).execute(&mut *tx).await;
+        let result = bind_values!(sqlx::query(&s.sql), &s.params)
+            .execute(&mut *tx)
+            .await;
         match (&s.check, result) {
-            (Check::FenceUpdate { topic, partition, expected }, Ok(r)) if r.rows_affected() != 1 => {
-                return Err(CommitError::Fenced { topic: topic.clone(), partition: *partition, expected: Some(*expected) })
+            (
+                Check::FenceUpdate {
+                    topic,
+                    partition,
+                    expected,
+                },
+                Ok(r),
+            ) if r.rows_affected() != 1 => {
+                return Err(CommitError::Fenced {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    expected: Some(*expected),
+                })
             }
             (Check::FenceInsert { topic, partition }, Err(e)) if mysql_number(&e) == Some(1062) => {
-                return Err(CommitError::Fenced { topic: topic.clone(), partition: *partition, expected: None })
+                return Err(CommitError::Fenced {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    expected: None,
+                })
             }
             (_, Ok(_)) => {}
             (_, Err(e)) => return Err(classify(e)),
@@ -91,7 +130,12 @@ pub async fn execute(pool: &MySqlPool, statements: &[Statement]) -> Result<(), C
     tx.commit().await.map_err(classify)
 }
 
-pub async fn load_partition(pool: &MySqlPool, group: &str, topic: &str, partition: i32) -> Result<StoredPartition, sqlx::Error> {
+pub async fn load_partition(
+    pool: &MySqlPool,
+    group: &str,
+    topic: &str,
+    partition: i32,
+) -> Result<StoredPartition, sqlx::Error> {
     let next: Option<i64> = sqlx::query_scalar(
         "SELECT next_offset FROM logpipe_offsets WHERE group_id = ? AND topic = ? AND kafka_partition = ?",
     )
@@ -108,7 +152,10 @@ pub async fn load_partition(pool: &MySqlPool, group: &str, topic: &str, partitio
     .bind(partition)
     .fetch_all(pool)
     .await?;
-    Ok(StoredPartition { next_offset: next, max_event_times: marks })
+    Ok(StoredPartition {
+        next_offset: next,
+        max_event_times: marks,
+    })
 }
 
 pub async fn columns(pool: &MySqlPool, table: &str) -> anyhow::Result<Vec<String>> {

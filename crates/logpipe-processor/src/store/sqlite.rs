@@ -10,11 +10,17 @@ use chrono::NaiveDateTime;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 
-use super::{bind_values, Check, CommitError, EmbeddedMigrations, LevelWindow, Statement, StoredPartition};
+use super::{
+    bind_values, Check, CommitError, EmbeddedMigrations, LevelWindow, Statement, StoredPartition,
+};
 use crate::records::SqlValue;
 
 pub fn migrator() -> EmbeddedMigrations {
-    EmbeddedMigrations(&[(1, "processor bookkeeping", include_str!("../../migrations/sqlite/0001_bookkeeping.sql"))])
+    EmbeddedMigrations(&[(
+        1,
+        "processor bookkeeping",
+        include_str!("../../migrations/sqlite/0001_bookkeeping.sql"),
+    )])
 }
 
 pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
@@ -32,8 +38,14 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
 
 fn classify(e: sqlx::Error) -> CommitError {
     match &e {
-        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5" | "6" | "261" | "517")) => CommitError::Transient(e),
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => CommitError::Transient(e),
+        sqlx::Error::Database(db)
+            if matches!(db.code().as_deref(), Some("5" | "6" | "261" | "517")) =>
+        {
+            CommitError::Transient(e)
+        }
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => {
+            CommitError::Transient(e)
+        }
         _ => CommitError::Fatal(e),
     }
 }
@@ -45,13 +57,30 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 pub async fn execute(pool: &SqlitePool, statements: &[Statement]) -> Result<(), CommitError> {
     let mut tx = pool.begin().await.map_err(classify)?;
     for s in statements {
-        let result = bind_values!(sqlx::query(&s.sql), &s.params).execute(&mut *tx).await;
+        let result = bind_values!(sqlx::query(&s.sql), &s.params)
+            .execute(&mut *tx)
+            .await;
         match (&s.check, result) {
-            (Check::FenceUpdate { topic, partition, expected }, Ok(r)) if r.rows_affected() != 1 => {
-                return Err(CommitError::Fenced { topic: topic.clone(), partition: *partition, expected: Some(*expected) })
+            (
+                Check::FenceUpdate {
+                    topic,
+                    partition,
+                    expected,
+                },
+                Ok(r),
+            ) if r.rows_affected() != 1 => {
+                return Err(CommitError::Fenced {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    expected: Some(*expected),
+                })
             }
             (Check::FenceInsert { topic, partition }, Err(e)) if is_unique_violation(&e) => {
-                return Err(CommitError::Fenced { topic: topic.clone(), partition: *partition, expected: None })
+                return Err(CommitError::Fenced {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    expected: None,
+                })
             }
             (_, Ok(_)) => {}
             (_, Err(e)) => return Err(classify(e)),
@@ -60,7 +89,12 @@ pub async fn execute(pool: &SqlitePool, statements: &[Statement]) -> Result<(), 
     tx.commit().await.map_err(classify)
 }
 
-pub async fn load_partition(pool: &SqlitePool, group: &str, topic: &str, partition: i32) -> Result<StoredPartition, sqlx::Error> {
+pub async fn load_partition(
+    pool: &SqlitePool,
+    group: &str,
+    topic: &str,
+    partition: i32,
+) -> Result<StoredPartition, sqlx::Error> {
     let next: Option<i64> = sqlx::query_scalar(
         "SELECT next_offset FROM logpipe_offsets WHERE group_id = ? AND topic = ? AND kafka_partition = ?",
     )
@@ -77,7 +111,10 @@ pub async fn load_partition(pool: &SqlitePool, group: &str, topic: &str, partiti
     .bind(partition)
     .fetch_all(pool)
     .await?;
-    Ok(StoredPartition { next_offset: next, max_event_times: marks })
+    Ok(StoredPartition {
+        next_offset: next,
+        max_event_times: marks,
+    })
 }
 
 pub async fn columns(pool: &SqlitePool, table: &str) -> anyhow::Result<Vec<String>> {

@@ -1,0 +1,156 @@
+//! Dead letters: an event that cannot be processed is produced unchanged to
+//! `<topic>.dlq` with the error in headers (`logpipe.error`,
+//! `logpipe.error.reason`, `logpipe.source`), so the stream never stops for
+//! one bad event. A batch's dead letters are flushed before its offsets are
+//! committed: a dead letter is never lost (it may be repeated after a crash).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use logpipe_core::config::KafkaProperties;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::ClientContext;
+
+use crate::decode::Rejected;
+
+/// Suffix of the dead-letter topic of a source topic.
+pub const DLQ_SUFFIX: &str = ".dlq";
+
+struct DeliveryCounter {
+    failures: Arc<AtomicU64>,
+}
+
+impl ClientContext for DeliveryCounter {}
+
+impl ProducerContext for DeliveryCounter {
+    type DeliveryOpaque = ();
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, msg)) = result {
+            use rdkafka::Message;
+            tracing::error!(error = %e, topic = msg.topic(), "dead letter could not be delivered");
+            self.failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Producer of dead letters (or a counter only, when disabled).
+pub struct DeadLetters {
+    producer: Option<ThreadedProducer<DeliveryCounter>>,
+    failures: Arc<AtomicU64>,
+    checked_failures: AtomicU64,
+}
+
+impl DeadLetters {
+    pub fn new(kafka: &KafkaProperties, enabled: bool) -> anyhow::Result<Self> {
+        let failures = Arc::new(AtomicU64::new(0));
+        let producer = if enabled {
+            let mut cfg = kafka.client_config()?;
+            for consumer_only in [
+                "group.id",
+                "enable.auto.commit",
+                "enable.auto.offset.store",
+                "auto.offset.reset",
+                "partition.assignment.strategy",
+                "session.timeout.ms",
+                "queued.max.messages.kbytes",
+                "fetch.max.bytes",
+                "max.poll.interval.ms",
+            ] {
+                cfg.remove(consumer_only);
+            }
+            cfg.set("linger.ms", "20");
+            // A dead letter is a message the brokers already accepted, plus headers.
+            if kafka.get("message.max.bytes").is_none() {
+                cfg.set("message.max.bytes", "100000000");
+            }
+            let p = cfg
+                .create_with_context(DeliveryCounter {
+                    failures: failures.clone(),
+                })
+                .context("cannot create the dead-letter producer")?;
+            Some(p)
+        } else {
+            None
+        };
+        Ok(Self {
+            producer,
+            failures,
+            checked_failures: AtomicU64::new(0),
+        })
+    }
+
+    /// Queue `payload` (from `topic`/`partition`@`offset`) for `<topic>.dlq`.
+    pub fn send(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        key: Option<&[u8]>,
+        payload: &[u8],
+        error: &Rejected,
+    ) {
+        tracing::debug!(topic, partition, offset, %error, "dead letter");
+        let Some(producer) = &self.producer else {
+            return;
+        };
+        let dlq = format!("{topic}{DLQ_SUFFIX}");
+        let source = format!("{topic}/{partition}/{offset}");
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "logpipe.error",
+                value: Some(error.message.as_str()),
+            })
+            .insert(Header {
+                key: "logpipe.error.reason",
+                value: Some(error.reason.as_str()),
+            })
+            .insert(Header {
+                key: "logpipe.source",
+                value: Some(source.as_str()),
+            });
+        let mut record = BaseRecord::<[u8], [u8]>::to(&dlq)
+            .payload(payload)
+            .headers(headers);
+        if let Some(k) = key {
+            record = record.key(k);
+        }
+        loop {
+            match producer.send(record) {
+                Ok(()) => return,
+                Err((e, back))
+                    if e.rdkafka_error_code()
+                        == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
+                {
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err((e, _)) => {
+                    tracing::error!(error = %e, topic = dlq, "cannot queue a dead letter");
+                    self.failures.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Wait until every queued dead letter is acknowledged; an error if any
+    /// was lost since the last call (the batch must then not be committed).
+    pub fn flush(&self, timeout: Duration) -> anyhow::Result<()> {
+        if let Some(p) = &self.producer {
+            p.flush(timeout)
+                .context("dead letters not acknowledged in time")?;
+        }
+        let now = self.failures.load(Ordering::Relaxed);
+        let before = self.checked_failures.swap(now, Ordering::Relaxed);
+        if now > before {
+            anyhow::bail!(
+                "{} dead letter(s) could not be delivered; not committing their offsets",
+                now - before
+            );
+        }
+        Ok(())
+    }
+}
