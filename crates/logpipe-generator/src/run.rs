@@ -151,7 +151,8 @@ pub async fn run(
     Ok(summary)
 }
 
-/// Block until the brokers answer a metadata request, so READY means Kafka is up.
+/// Block until the brokers answer a metadata request naming `topic` without
+/// error, so READY means Kafka is up and the topic can be written.
 async fn wait_for_kafka(
     producer: &Arc<EventProducer>,
     topic: &str,
@@ -160,23 +161,35 @@ async fn wait_for_kafka(
     let mut attempt = 0u32;
     loop {
         let (p, t) = (producer.clone(), topic.to_owned());
-        let result = tokio::task::spawn_blocking(move || {
-            p.client()
-                .fetch_metadata(Some(&t), Duration::from_secs(5))
-                .map(|_| ())
-        })
-        .await?;
+        let result =
+            tokio::task::spawn_blocking(move || topic_status(&p, &t, Duration::from_secs(5)))
+                .await?;
         match result {
             Ok(()) => return Ok(()),
             Err(e) => {
                 attempt += 1;
-                tracing::warn!(error = %e, attempt, "Kafka not reachable yet");
+                tracing::warn!(error = %e, attempt, "Kafka not ready yet; retrying every second");
             }
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = shutdown.wait() => anyhow::bail!("stopped before Kafka became reachable"),
         }
+    }
+}
+
+/// Whether the brokers answer and know `topic` (blocking).
+fn topic_status(producer: &EventProducer, topic: &str, timeout: Duration) -> anyhow::Result<()> {
+    let metadata = producer.client().fetch_metadata(Some(topic), timeout)?;
+    match metadata.topics().iter().find(|t| t.name() == topic) {
+        Some(t) => match t.error() {
+            None => Ok(()),
+            Some(code) => anyhow::bail!(
+                "topic {topic}: {}",
+                rdkafka::error::RDKafkaErrorCode::from(code)
+            ),
+        },
+        None => anyhow::bail!("topic {topic} missing from the broker's metadata"),
     }
 }
 
@@ -191,9 +204,7 @@ async fn watch_kafka(
         tokio::time::sleep(Duration::from_secs(3)).await;
         let (p, t) = (producer.clone(), topic.clone());
         let ok = tokio::task::spawn_blocking(move || {
-            p.client()
-                .fetch_metadata(Some(&t), Duration::from_secs(2))
-                .is_ok()
+            topic_status(&p, &t, Duration::from_secs(2)).is_ok()
         })
         .await
         .unwrap_or(false);
