@@ -117,8 +117,9 @@ pub async fn run(
         }
     }
 
+    // Either shutdown was requested (the thread, the HTTP server and the
+    // readiness watch all see it) or the generator finished on its own.
     notifier.stopping();
-    shutdown.trigger();
     let generated = match generator {
         Some(g) => g
             .join()
