@@ -155,7 +155,9 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         if last_print.elapsed() >= Duration::from_secs(1) {
-            let windows = logpipe_processor::latest_windows(&database_url, 6).await.unwrap_or_default();
+            let windows = logpipe_processor::latest_windows(&database_url, 6)
+                .await
+                .unwrap_or_default();
             print_table(&counts, &windows, started.elapsed(), tty);
             last_print = Instant::now();
         }
@@ -191,10 +193,16 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
 
     // Let the processor catch up with every server-logs event, then stop it
     // (its drain commits the last batch) and check the stored windows.
-    let server_logs = counts.per_scenario.get(ScenarioKind::ServerLogs.name()).copied().unwrap_or(0);
+    let server_logs = counts
+        .per_scenario
+        .get(ScenarioKind::ServerLogs.name())
+        .copied()
+        .unwrap_or(0);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !processor.is_finished() && Instant::now() < deadline {
-        let windows = logpipe_processor::latest_windows(&database_url, 10_000).await.unwrap_or_default();
+        let windows = logpipe_processor::latest_windows(&database_url, 10_000)
+            .await
+            .unwrap_or_default();
         if counted_once(&windows) >= server_logs {
             break;
         }
@@ -206,7 +214,12 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
         Err(_) => anyhow::bail!("the processor did not stop within 40 s"),
     }
     let windows = logpipe_processor::latest_windows(&database_url, 10_000).await?;
-    print_table(&counts, &windows[..windows.len().min(6)], started.elapsed(), tty);
+    print_table(
+        &counts,
+        &windows[..windows.len().min(6)],
+        started.elapsed(),
+        tty,
+    );
 
     let consumed: u64 = counts.per_scenario.values().sum();
     let aggregated = counted_once(&windows);
@@ -215,15 +228,24 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
         println!("Kafka acknowledged {delivered_total} events and all {consumed} were read back");
     } else {
         ok = false;
-        println!("FAILED: Kafka acknowledged {delivered_total} events but {consumed} were read back");
+        println!(
+            "FAILED: Kafka acknowledged {delivered_total} events but {consumed} were read back"
+        );
     }
     if aggregated == server_logs {
-        println!("log_data windows in {} count all {aggregated} server-logs events exactly once", db.display());
+        println!(
+            "log_data windows in {} count all {aggregated} server-logs events exactly once",
+            db.display()
+        );
     } else {
         ok = false;
         println!("FAILED: log_data windows count {aggregated} server-logs events, Kafka holds {server_logs}");
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Events in the stored windows, each counted once: the seed's windows are
@@ -288,7 +310,9 @@ fn print_table(counts: &Counts, windows: &[LevelWindow], elapsed: Duration, tty:
         out.push_str(&format!("    {k:<18} {n:>10}  {pct:5.1} %\n"));
     }
     out.push_str("  log_data (processor → SQLite), latest windows:\n");
-    out.push_str("    window_start         window_end             debug     info     warn    error\n");
+    out.push_str(
+        "    window_start         window_end             debug     info     warn    error\n",
+    );
     for w in windows {
         out.push_str(&format!(
             "    {}  {}  {:>7}  {:>7}  {:>7}  {:>7}\n",
