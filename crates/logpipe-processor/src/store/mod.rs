@@ -174,7 +174,8 @@ impl Dialect {
             }
             sql.push_str(&row);
         }
-        let (old, new): (Box<dyn Fn(&str) -> String>, Box<dyn Fn(&str) -> String>) = match self {
+        type ColumnRef<'a> = Box<dyn Fn(&str) -> String + 'a>;
+        let (old, new): (ColumnRef, ColumnRef) = match self {
             Dialect::MySql => (
                 Box::new(|c| q(c)),
                 Box::new(|c| format!("VALUES({})", q(c))),
