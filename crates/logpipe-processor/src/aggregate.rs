@@ -301,22 +301,29 @@ impl Aggregator {
         };
         let pane = self.assigner.pane_of(self.event_time);
         let groups = self.panes.panes.entry(pane).or_default();
-        if !groups.contains_key(self.key.as_str()) {
-            let group = group_values(&self.group_slots, ev);
-            let values = self
+        let n = self.measures.len();
+        let merge = |acc: &mut GroupAcc| {
+            let slots = &mut acc.values[pivot * n..(pivot + 1) * n];
+            for ((slot, m), v) in slots.iter_mut().zip(&self.measures).zip(&self.values) {
+                m.kind.merge(slot, *v);
+            }
+        };
+        // One lookup for the common case (the group already has a pane entry).
+        if let Some(acc) = groups.get_mut(self.key.as_str()) {
+            merge(acc);
+            return true;
+        }
+        let mut acc = GroupAcc {
+            group: group_values(&self.group_slots, ev),
+            values: self
                 .table
                 .measure_columns
                 .iter()
                 .map(|(_, k)| k.identity())
-                .collect();
-            groups.insert(self.key.clone(), GroupAcc { group, values });
-        }
-        let acc = groups.get_mut(self.key.as_str()).expect("inserted above");
-        let n = self.measures.len();
-        let slots = &mut acc.values[pivot * n..(pivot + 1) * n];
-        for ((slot, m), v) in slots.iter_mut().zip(&self.measures).zip(&self.values) {
-            m.kind.merge(slot, *v);
-        }
+                .collect(),
+        };
+        merge(&mut acc);
+        groups.insert(self.key.clone(), acc);
         true
     }
 
