@@ -1,23 +1,19 @@
-//! Helpers for the generator's integration tests: an in-process Kafka
-//! (librdkafka's mock cluster) and reading a topic back.
-#![allow(dead_code)]
-
-use std::time::{Duration, Instant};
+//! Helpers for the generator's integration tests: the testkit's in-process
+//! Kafka (librdkafka's mock cluster) with the generator's partition count,
+//! reading a topic back, and a chi-square check of distributions.
+#![allow(dead_code, unused_imports)] // each test binary uses a part of it
 
 use logpipe_core::config::KafkaProperties;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::mocking::MockCluster;
-use rdkafka::producer::DefaultProducerContext;
-use rdkafka::{Message, Offset, TopicPartitionList};
+use logpipe_testkit::kafka::MockCluster;
+/// `consume(bootstrap, topic, expected, timeout)`: the topic from the beginning.
+pub use logpipe_testkit::kafka::{consume, Record};
 
 pub const PARTITIONS: i32 = 3;
 
-pub fn cluster(topics: &[&str]) -> MockCluster<'static, DefaultProducerContext> {
-    let c = MockCluster::new(1).expect("mock cluster");
-    for t in topics {
-        c.create_topic(t, PARTITIONS, 1).expect("create topic");
-    }
-    c
+/// A mock cluster with each of `topics` created with [`PARTITIONS`] partitions.
+pub fn cluster(topics: &[&str]) -> MockCluster {
+    let topics: Vec<(&str, i32)> = topics.iter().map(|t| (*t, PARTITIONS)).collect();
+    logpipe_testkit::kafka::mock_cluster(&topics)
 }
 
 pub fn kafka_props(bootstrap: &str) -> KafkaProperties {
@@ -25,51 +21,6 @@ pub fn kafka_props(bootstrap: &str) -> KafkaProperties {
     k.set("bootstrap.servers", bootstrap)
         .set("reconnect.backoff.max.ms", "500");
     k
-}
-
-/// A consumed message: key and payload.
-pub struct Record {
-    pub key: Option<Vec<u8>>,
-    pub payload: Vec<u8>,
-}
-
-/// Read `topic` from the beginning until `expected` records arrived or `timeout`.
-pub fn consume(bootstrap: &str, topic: &str, expected: usize, timeout: Duration) -> Vec<Record> {
-    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", format!("test-{topic}-{}", std::process::id()))
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        tpl.add_partition_offset(topic, p, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&tpl).unwrap();
-    let deadline = Instant::now() + timeout;
-    let mut out = Vec::new();
-    while out.len() < expected && Instant::now() < deadline {
-        if let Some(m) = consumer.poll(Duration::from_millis(100)) {
-            let m = m.expect("consume");
-            out.push(Record {
-                key: m.key().map(<[u8]>::to_vec),
-                payload: m.payload().unwrap_or_default().to_vec(),
-            });
-        }
-    }
-    // Anything beyond `expected` would be a duplicate: give it a moment to show.
-    let settle = Instant::now() + Duration::from_millis(300);
-    while Instant::now() < settle {
-        if let Some(m) = consumer.poll(Duration::from_millis(50)) {
-            let m = m.expect("consume");
-            out.push(Record {
-                key: m.key().map(<[u8]>::to_vec),
-                payload: m.payload().unwrap_or_default().to_vec(),
-            });
-        }
-    }
-    out
 }
 
 /// Pearson's chi-square statistic of observed counts against expected weights.

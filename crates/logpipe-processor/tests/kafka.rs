@@ -7,11 +7,7 @@ use std::time::Duration;
 
 use logpipe_core::systemd::Notifier;
 use logpipe_core::Shutdown;
-use logpipe_processor::store::Store;
 use logpipe_processor::ProcessConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Headers;
-use rdkafka::{ClientConfig, Message};
 use tokio::task::JoinHandle;
 
 mod common;
@@ -35,20 +31,6 @@ fn start(config: ProcessConfig, bootstrap: &str) -> (Shutdown, JoinHandle<anyhow
         Notifier::from_env(),
     ));
     (shutdown, task)
-}
-
-async fn rows(url: &str) -> Vec<(i64, [i64; 4])> {
-    let store = Store::connect(url, None).await.unwrap();
-    let rows = store.latest_windows(10_000).await.unwrap();
-    store.close().await;
-    rows.into_iter()
-        .map(|w| {
-            (
-                w.window_start.and_utc().timestamp(),
-                [w.debug, w.info, w.warn, w.error],
-            )
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,7 +64,7 @@ async fn known_input_gives_exact_log_data_rows() {
     )
     .await;
     assert_eq!(
-        rows(&db.url).await,
+        stored_log_data(&db.url).await,
         [
             (1230, [0, 1, 0, 1]),
             (1215, [0, 2, 1, 1]),
@@ -123,7 +105,7 @@ async fn known_input_gives_exact_log_data_rows() {
         (1200, [1, 2, 1, 1]),
         (1185, [1, 1, 0, 1]),
     ]);
-    assert_eq!(rows(&db.url).await, expected);
+    assert_eq!(stored_log_data(&db.url).await, expected);
     db.drop().await;
 }
 
@@ -171,37 +153,24 @@ async fn each_bad_input_class_goes_to_the_dlq_with_its_reason() {
     shutdown.trigger();
     task.await.unwrap().unwrap();
     assert_eq!(
-        rows(&db.url).await,
+        stored_log_data(&db.url).await,
         [(1200, [0, 1, 1, 0]), (1185, [0, 1, 1, 0])],
         "good events around bad ones are counted"
     );
 
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .set("group.id", "dlq-reader")
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .unwrap();
-    consumer.subscribe(&["logs.dlq"]).unwrap();
-    let mut got = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while got.len() < bad.len() && std::time::Instant::now() < deadline {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            let headers = m.headers().expect("dead letters carry headers");
-            let header = |name: &str| {
-                headers
-                    .iter()
-                    .find(|h| h.key == name)
-                    .and_then(|h| h.value)
-                    .map(|v| String::from_utf8_lossy(v).into_owned())
-            };
-            got.push((
-                header("logpipe.error.reason").unwrap(),
-                header("logpipe.error").unwrap(),
-                m.payload().map(<[u8]>::len),
-            ));
-        }
-    }
+    let got: Vec<(String, String, Option<usize>)> =
+        logpipe_testkit::kafka::consume(&bootstrap, "logs.dlq", bad.len(), Duration::from_secs(30))
+            .into_iter()
+            .map(|m| {
+                (
+                    m.header("logpipe.error.reason")
+                        .expect("dead letters carry a reason header"),
+                    m.header("logpipe.error")
+                        .expect("dead letters carry an error header"),
+                    Some(m.payload.len()),
+                )
+            })
+            .collect();
     let reasons: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
     assert_eq!(reasons, bad.iter().map(|b| b.0).collect::<Vec<_>>());
     assert!(
@@ -281,6 +250,6 @@ async fn two_processors_with_a_forced_rebalance_count_exactly_once() {
             .map(|(_, _, t, l)| (*t, *l))
             .collect::<Vec<_>>(),
     );
-    assert_eq!(rows(&db.url).await, expected);
+    assert_eq!(stored_log_data(&db.url).await, expected);
     db.drop().await;
 }

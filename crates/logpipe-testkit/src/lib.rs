@@ -2,5 +2,13 @@
 //!
 //! - [`hdfs`]: a protocol-level fake HDFS (NameNode + DataNodes) that the real hdfs-native
 //!   client talks to over 127.0.0.1, with fault injection and a call log.
+//! - [`kafka`]: librdkafka's mock cluster with topics, producing to explicit partitions,
+//!   reading a topic back.
+//! - [`mariadb`]: a fresh MariaDB database per test.
+//! - [`proxy`]: a TCP proxy whose connections can be cut and restored (outage tests
+//!   against a shared server).
 
 pub mod hdfs;
+pub mod kafka;
+pub mod mariadb;
+pub mod proxy;

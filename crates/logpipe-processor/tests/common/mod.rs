@@ -1,99 +1,32 @@
-//! Test support: a fresh MariaDB database per test (`lp_test_<random>` on
-//! 127.0.0.1:3306 as root), dropped at the end.
+//! Processor test support on top of `logpipe-testkit`: the seed's
+//! server-logs events, the brute-force reference of `log_data`, and waiting
+//! on the offsets the processor stores. Also compiled into the `logpipe`
+//! binary's crash test (`crates/logpipe/tests/process_crash.rs`).
 
-#![allow(dead_code)]
-
-use sqlx::{Connection, MySqlConnection};
-
-pub const SERVER: &str = "mysql://root@127.0.0.1:3306";
-
-pub struct TestDb {
-    pub name: String,
-    pub url: String,
-}
-
-impl TestDb {
-    pub async fn create() -> TestDb {
-        let name = format!("lp_test_{:016x}", rand::random::<u64>());
-        let mut c = MySqlConnection::connect(SERVER)
-            .await
-            .expect("MariaDB must run on 127.0.0.1:3306 (root, empty password)");
-        sqlx::query(&format!("CREATE DATABASE `{name}`"))
-            .execute(&mut c)
-            .await
-            .unwrap();
-        c.close().await.unwrap();
-        TestDb {
-            url: format!("{SERVER}/{name}"),
-            name,
-        }
-    }
-
-    pub async fn drop(self) {
-        let mut c = MySqlConnection::connect(SERVER).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS `{}`", self.name))
-            .execute(&mut c)
-            .await
-            .unwrap();
-        c.close().await.unwrap();
-    }
-}
+#![allow(dead_code, unused_imports)] // each test binary uses a part of it
 
 use std::time::{Duration, Instant};
 
 use logpipe_core::config::KafkaProperties;
-use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use rdkafka::ClientConfig;
+use sqlx::{Connection, MySqlConnection};
 
-/// A librdkafka mock cluster with `topic` created.
-pub fn mock_cluster(topic: &str, partitions: i32) -> MockCluster<'static, DefaultProducerContext> {
-    let cluster = MockCluster::new(1).unwrap();
-    cluster.create_topic(topic, partitions, 1).unwrap();
-    cluster.create_topic(&format!("{topic}.dlq"), 1, 1).unwrap();
-    cluster
+pub use logpipe_testkit::kafka::produce;
+pub use logpipe_testkit::mariadb::TestDb;
+
+/// A librdkafka mock cluster with `topic` and its dead-letter topic created.
+pub fn mock_cluster(topic: &str, partitions: i32) -> logpipe_testkit::kafka::MockCluster {
+    logpipe_testkit::kafka::mock_cluster(&[(topic, partitions), (&format!("{topic}.dlq"), 1)])
 }
 
 /// Client properties for tests: quick group joins and reconnects.
 pub fn test_kafka(bootstrap: &str) -> KafkaProperties {
     let mut k = KafkaProperties::default();
     k.set("bootstrap.servers", bootstrap)
-        .set("session.timeout.ms", "6000")
-        .set("heartbeat.interval.ms", "500")
-        .set("reconnect.backoff.max.ms", "1000")
         .set("statistics.interval.ms", "1000");
-    k
-}
-
-/// Produce `(partition, payload)` messages and wait for their acknowledgement.
-pub fn produce(bootstrap: &str, topic: &str, messages: &[(i32, Vec<u8>)]) {
-    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("linger.ms", "5")
-        .set("queue.buffering.max.messages", "1000000")
-        .set("message.max.bytes", "10000000")
-        .create()
-        .unwrap();
-    for (partition, payload) in messages {
-        let mut record = BaseRecord::<(), [u8]>::to(topic)
-            .partition(*partition)
-            .payload(payload.as_slice());
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((e, back)) => {
-                    assert_eq!(
-                        e.rdkafka_error_code(),
-                        Some(rdkafka::types::RDKafkaErrorCode::QueueFull),
-                        "produce: {e}"
-                    );
-                    record = back;
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            }
-        }
+    for (key, value) in logpipe_testkit::kafka::FAST_CLIENT_PROPERTIES {
+        k.set(key, *value);
     }
-    producer.flush(Duration::from_secs(30)).unwrap();
+    k
 }
 
 /// A server-logs event as the seed's producer writes it.
@@ -171,4 +104,21 @@ pub async fn committed_offsets(url: &str) -> i64 {
             .unwrap_or(None);
     let _ = c.close().await;
     sum.unwrap_or(0)
+}
+
+/// The stored `log_data` rows as (window_start_s, [debug, info, warn, error]), newest first.
+pub async fn stored_log_data(url: &str) -> Vec<(i64, [i64; 4])> {
+    let store = logpipe_processor::store::Store::connect(url, None)
+        .await
+        .unwrap();
+    let rows = store.latest_windows(10_000).await.unwrap();
+    store.close().await;
+    rows.into_iter()
+        .map(|w| {
+            (
+                w.window_start.and_utc().timestamp(),
+                [w.debug, w.info, w.warn, w.error],
+            )
+        })
+        .collect()
 }
