@@ -534,7 +534,7 @@ async fn e2e(n: usize, url: &str) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     producer_thread.join().expect("producer thread")?;
-    let sent = sent.lock().unwrap();
+    let sent = std::mem::take(&mut *sent.lock().unwrap());
     // Partitions advance together (round-robin), so the sum of offsets is a
     // good per-event visibility bound: event i is visible once the sum passes i + partitions.
     let mut lat: Vec<f64> = Vec::with_capacity(lat_n);
