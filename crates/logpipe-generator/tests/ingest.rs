@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -12,6 +11,7 @@ use logpipe_core::config::{ByteSize, HumanDuration, KafkaProperties, Secret};
 use logpipe_core::systemd::Notifier;
 use logpipe_core::Shutdown;
 use logpipe_generator::{GenerateConfig, Summary};
+use logpipe_testkit::process::free_port;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 use serde_json::Value;
@@ -23,11 +23,6 @@ struct Server {
     shutdown: Shutdown,
     handle: tokio::task::JoinHandle<anyhow::Result<Summary>>,
     http: reqwest::Client,
-}
-
-fn free_port() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
 }
 
 async fn start(tweak: impl FnOnce(&mut GenerateConfig, &mut KafkaProperties)) -> Server {

@@ -5,10 +5,13 @@
 //! - [`kafka`]: librdkafka's mock cluster with topics, producing to explicit partitions,
 //!   reading a topic back.
 //! - [`mariadb`]: a fresh MariaDB database per test.
+//! - [`process`]: running the real binary as a daemon: kill-on-drop children, a fake
+//!   systemd notify socket, free ports, HTTP GET and Prometheus values.
 //! - [`proxy`]: a TCP proxy whose connections can be cut and restored (outage tests
 //!   against a shared server).
 
 pub mod hdfs;
 pub mod kafka;
 pub mod mariadb;
+pub mod process;
 pub mod proxy;

@@ -9,8 +9,10 @@
 //! "bootstrap.servers"`.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
+
+use logpipe_testkit::process::KillOnDrop;
 
 // The processor's test support (seed events, reference windows, stored
 // offsets), shared rather than copied.
@@ -41,17 +43,8 @@ commit_max_events = 3000
 
 /// A running `logpipe process`, SIGKILLed when dropped (so a failing or
 /// timed-out test leaves no daemon behind).
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn_process(config: &Path) -> Daemon {
-    Daemon(
+fn spawn_process(config: &Path) -> KillOnDrop {
+    KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_logpipe"))
             .arg("process")
             .arg("--config")
@@ -67,8 +60,8 @@ fn spawn_process(config: &Path) -> Daemon {
 
 /// SIGKILL, failing if the child had already exited on its own (it must
 /// still be running mid-stream, not have crashed).
-fn kill(mut daemon: Daemon, when: &str) {
-    if let Some(status) = daemon.0.try_wait().unwrap() {
+fn kill(mut daemon: KillOnDrop, when: &str) {
+    if let Some(status) = daemon.exited() {
         panic!("logpipe process exited on its own before the kill {when}: {status}");
     }
     drop(daemon); // SIGKILL + wait

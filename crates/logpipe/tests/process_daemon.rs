@@ -4,11 +4,10 @@
 //! lag, watermark), late events kept in the configured late table, and a
 //! graceful SIGTERM (STOPPING, exit 0).
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::unix::net::UnixDatagram;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use logpipe_testkit::process::{free_port, http_get, metric, KillOnDrop, NotifySocket};
 
 #[path = "../../logpipe-processor/tests/common/mod.rs"]
 mod common;
@@ -16,47 +15,6 @@ use common::*;
 
 const GOOD: usize = 3_000;
 const START: f64 = 1_700_000_000.0;
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-fn scrape(addr: SocketAddr) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(s, "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
-}
-
-/// The value of the first series whose line starts with `prefix`.
-fn value(page: &str, prefix: &str) -> Option<f64> {
-    page.lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
-fn notification(sock: &UnixDatagram) -> String {
-    let mut buf = [0u8; 256];
-    let n = sock
-        .recv(&mut buf)
-        .expect("a notification before the timeout");
-    String::from_utf8_lossy(&buf[..n]).into_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_notifies_exports_metrics_keeps_late_events_and_drains_on_sigterm() {
@@ -104,27 +62,24 @@ late_table = "late_logs"
         ),
     )
     .unwrap();
-    let sock_path = dir.path().join("notify");
-    let sock = UnixDatagram::bind(&sock_path).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let mut daemon = Daemon(
+    let notify = NotifySocket::bind(Duration::from_secs(60));
+    let mut daemon = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_logpipe"))
             .args(["process", "--config"])
             .arg(&config)
             .args(["--metrics-listen", &metrics.to_string()])
-            .env("NOTIFY_SOCKET", &sock_path)
+            .env("NOTIFY_SOCKET", notify.path())
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .spawn()
             .unwrap(),
     );
     assert_eq!(
-        notification(&sock),
+        notify.next(),
         "READY=1",
         "READY once partitions are assigned"
     );
-    assert_eq!(notification(&sock), "STATUS=consuming");
+    assert_eq!(notify.next(), "STATUS=consuming");
 
     // Known input: GOOD in-order events, then on partition 0 two events far
     // behind its watermark, one undecodable and one without a timestamp.
@@ -147,7 +102,7 @@ late_table = "late_logs"
     // Statistics (consumer lag) arrive every 500 ms.
     let deadline = Instant::now() + Duration::from_secs(10);
     let page = loop {
-        let page = scrape(metrics);
+        let page = http_get(metrics, "/metrics");
         if page.contains("logpipe_process_consumer_lag_messages{") || Instant::now() > deadline {
             break page;
         }
@@ -156,11 +111,11 @@ late_table = "late_logs"
     assert!(page.contains("logpipe_build_info{version=\""), "{page}");
     assert!(page.contains("daemon=\"process\""));
     assert_eq!(
-        value(&page, "logpipe_process_events_in_total{topic=\"logs\"}"),
+        metric(&page, "logpipe_process_events_in_total{topic=\"logs\"}"),
         Some(total as f64)
     );
     assert_eq!(
-        value(
+        metric(
             &page,
             "logpipe_process_events_decoded_total{topic=\"logs\"}"
         ),
@@ -168,7 +123,7 @@ late_table = "late_logs"
         "late events decode fine; they are not aggregated"
     );
     assert_eq!(
-        value(&page, "logpipe_late_events_total{aggregation=\"log_data\"}"),
+        metric(&page, "logpipe_late_events_total{aggregation=\"log_data\"}"),
         Some(2.0)
     );
     let dlq: f64 = page
@@ -182,9 +137,9 @@ late_table = "late_logs"
         page.contains("logpipe_process_commit_duration_seconds_bucket{le=\"0.005\"}"),
         "real latency buckets"
     );
-    assert!(value(&page, "logpipe_process_commits_total{outcome=\"ok\"}").unwrap_or(0.0) >= 1.0);
+    assert!(metric(&page, "logpipe_process_commits_total{outcome=\"ok\"}").unwrap_or(0.0) >= 1.0);
     assert_eq!(
-        value(&page, "logpipe_process_consumer_lag_messages{"),
+        metric(&page, "logpipe_process_consumer_lag_messages{"),
         Some(0.0),
         "caught up: {page}"
     );
@@ -194,7 +149,7 @@ late_table = "late_logs"
         .filter(|e| e.0 == 0)
         .map(|e| e.2)
         .fold(f64::MIN, f64::max);
-    let watermark = value(
+    let watermark = metric(
         &page,
         "logpipe_process_watermark_seconds{aggregation=\"log_data\",partition=\"0\"",
     )
@@ -238,20 +193,9 @@ late_table = "late_logs"
     );
     store.close().await;
 
-    let status = Command::new("kill")
-        .args(["-TERM", &daemon.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(notification(&sock), "STOPPING=1");
-    let deadline = Instant::now() + Duration::from_secs(25);
-    let exit = loop {
-        if let Some(s) = daemon.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "no exit within drain_timeout");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    daemon.signal("TERM");
+    assert_eq!(notify.next(), "STOPPING=1");
+    let exit = daemon.wait_exit(Duration::from_secs(25));
     assert_eq!(exit.code(), Some(0));
     drop(cluster);
     db.drop().await;
