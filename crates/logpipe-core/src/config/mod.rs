@@ -154,16 +154,14 @@ pub fn parse<T: DeserializeOwned + Validate>(path: &Path, raw: &str) -> Result<T
         }
         errors.extend(key_errors);
     }
-    if errors.is_empty() {
-        if let Err(e) = T::deserialize(toml::de::Deserializer::from(root.clone())) {
-            errors.push(report.toml_error(&root, &e));
-        }
-    }
     if !errors.is_empty() {
+        let mut errors = sorted(errors);
         errors.dedup();
-        return Err(ConfigErrors(sorted(errors)));
+        return Err(ConfigErrors(errors));
     }
 
+    // Sections that pass alone may still clash as a whole (a cross-section
+    // rule in a custom Deserialize): the whole document gets the last word.
     let config = T::deserialize(toml::de::Deserializer::from(root.clone()))
         .map_err(|e| ConfigErrors(vec![report.toml_error(&root, &e)]))?;
     let mut validator = Validator::default();
