@@ -78,6 +78,43 @@ pub enum Check {
     },
 }
 
+impl Check {
+    /// What one statement's result means for its commit: fine, fenced (this
+    /// consumer lost the partition), or failed as `classify` says. The
+    /// drivers differ only in how they recognise a duplicate key and
+    /// classify errors.
+    pub(crate) fn outcome(
+        &self,
+        result: Result<u64, sqlx::Error>,
+        is_duplicate_key: fn(&sqlx::Error) -> bool,
+        classify: fn(sqlx::Error) -> CommitError,
+    ) -> Result<(), CommitError> {
+        match (self, result) {
+            (
+                Check::FenceUpdate {
+                    topic,
+                    partition,
+                    expected,
+                },
+                Ok(rows),
+            ) if rows != 1 => Err(CommitError::Fenced {
+                topic: topic.clone(),
+                partition: *partition,
+                expected: Some(*expected),
+            }),
+            (Check::FenceInsert { topic, partition }, Err(e)) if is_duplicate_key(&e) => {
+                Err(CommitError::Fenced {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    expected: None,
+                })
+            }
+            (_, Ok(_)) => Ok(()),
+            (_, Err(e)) => Err(classify(e)),
+        }
+    }
+}
+
 /// One planned SQL statement with its parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {

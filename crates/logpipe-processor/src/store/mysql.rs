@@ -10,7 +10,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPoolOptions};
 use sqlx::{Connection, MySqlConnection, MySqlPool, Row};
 
 use super::{
-    bind_values, Check, CommitError, EmbeddedMigrations, LevelWindow, Statement, StoredPartition,
+    bind_values, CommitError, EmbeddedMigrations, LevelWindow, Statement, StoredPartition,
 };
 use crate::records::SqlValue;
 
@@ -75,6 +75,10 @@ fn mysql_number(e: &sqlx::Error) -> Option<u16> {
     }
 }
 
+fn is_duplicate_key(e: &sqlx::Error) -> bool {
+    mysql_number(e) == Some(1062)
+}
+
 /// Deadlocks, lock waits, a server going away or shutting down are worth a retry.
 fn classify(e: sqlx::Error) -> CommitError {
     const TRANSIENT: &[u16] = &[
@@ -101,31 +105,11 @@ pub async fn execute(pool: &MySqlPool, statements: &[Statement]) -> Result<(), C
         let result = bind_values!(sqlx::query(&s.sql), &s.params)
             .execute(&mut *tx)
             .await;
-        match (&s.check, result) {
-            (
-                Check::FenceUpdate {
-                    topic,
-                    partition,
-                    expected,
-                },
-                Ok(r),
-            ) if r.rows_affected() != 1 => {
-                return Err(CommitError::Fenced {
-                    topic: topic.clone(),
-                    partition: *partition,
-                    expected: Some(*expected),
-                })
-            }
-            (Check::FenceInsert { topic, partition }, Err(e)) if mysql_number(&e) == Some(1062) => {
-                return Err(CommitError::Fenced {
-                    topic: topic.clone(),
-                    partition: *partition,
-                    expected: None,
-                })
-            }
-            (_, Ok(_)) => {}
-            (_, Err(e)) => return Err(classify(e)),
-        }
+        s.check.outcome(
+            result.map(|r| r.rows_affected()),
+            is_duplicate_key,
+            classify,
+        )?;
     }
     tx.commit().await.map_err(classify)
 }

@@ -11,7 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 
 use super::{
-    bind_values, Check, CommitError, EmbeddedMigrations, LevelWindow, Statement, StoredPartition,
+    bind_values, CommitError, EmbeddedMigrations, LevelWindow, Statement, StoredPartition,
 };
 use crate::records::SqlValue;
 
@@ -60,31 +60,11 @@ pub async fn execute(pool: &SqlitePool, statements: &[Statement]) -> Result<(), 
         let result = bind_values!(sqlx::query(&s.sql), &s.params)
             .execute(&mut *tx)
             .await;
-        match (&s.check, result) {
-            (
-                Check::FenceUpdate {
-                    topic,
-                    partition,
-                    expected,
-                },
-                Ok(r),
-            ) if r.rows_affected() != 1 => {
-                return Err(CommitError::Fenced {
-                    topic: topic.clone(),
-                    partition: *partition,
-                    expected: Some(*expected),
-                })
-            }
-            (Check::FenceInsert { topic, partition }, Err(e)) if is_unique_violation(&e) => {
-                return Err(CommitError::Fenced {
-                    topic: topic.clone(),
-                    partition: *partition,
-                    expected: None,
-                })
-            }
-            (_, Ok(_)) => {}
-            (_, Err(e)) => return Err(classify(e)),
-        }
+        s.check.outcome(
+            result.map(|r| r.rows_affected()),
+            is_unique_violation,
+            classify,
+        )?;
     }
     tx.commit().await.map_err(classify)
 }
