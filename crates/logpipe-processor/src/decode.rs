@@ -229,7 +229,9 @@ impl<'de> Visitor<'de> for EventVisitor<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
         let mut fields = Fields {
-            values: std::iter::repeat_with(|| None).take(self.set.len()).collect(),
+            values: std::iter::repeat_with(|| None)
+                .take(self.set.len())
+                .collect(),
         };
         while let Some(slot) = map.next_key_seed(KeySeed { set: self.set })? {
             match slot {
