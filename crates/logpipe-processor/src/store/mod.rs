@@ -275,6 +275,16 @@ enum Update {
 
 /// `CREATE TABLE IF NOT EXISTS` for every output table, and the columns
 /// each must have.
+/// `CREATE TABLE IF NOT EXISTS` for `name` with the given column definitions.
+fn create_table(d: Dialect, name: &str, cols: &[String]) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (\n  {}\n){}",
+        d.quote(name),
+        cols.join(",\n  "),
+        d.table_suffix()
+    )
+}
+
 pub fn plan_tables(d: Dialect, schema: &Schema) -> Vec<(String, String, Vec<String>)> {
     let q = |c: &str| d.quote(c);
     let mut out = Vec::new();
@@ -309,16 +319,7 @@ pub fn plan_tables(d: Dialect, schema: &Schema) -> Vec<(String, String, Vec<Stri
             .map(|c| q(c))
             .collect();
         cols.push(format!("PRIMARY KEY ({})", key.join(", ")));
-        out.push((
-            t.name.clone(),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {} (\n  {}\n){}",
-                q(&t.name),
-                cols.join(",\n  "),
-                d.table_suffix()
-            ),
-            names,
-        ));
+        out.push((t.name.clone(), create_table(d, &t.name, &cols), names));
     }
     for late in schema.late_tables.iter().flatten() {
         let names = [
@@ -364,16 +365,8 @@ pub fn plan_tables(d: Dialect, schema: &Schema) -> Vec<(String, String, Vec<Stri
             .collect();
         let key: Vec<String> = t.columns.iter().filter(|c| c.2).map(|c| q(&c.0)).collect();
         cols.push(format!("PRIMARY KEY ({})", key.join(", ")));
-        out.push((
-            t.name.clone(),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {} (\n  {}\n){}",
-                q(&t.name),
-                cols.join(",\n  "),
-                d.table_suffix()
-            ),
-            t.columns.iter().map(|c| c.0.clone()).collect(),
-        ));
+        let names = t.columns.iter().map(|c| c.0.clone()).collect();
+        out.push((t.name.clone(), create_table(d, &t.name, &cols), names));
     }
     out
 }
@@ -635,9 +628,31 @@ impl Store {
         topic: &str,
         partition: i32,
     ) -> Result<StoredPartition, sqlx::Error> {
+        // The same SQL on either pool type (as with `bind_values!`).
+        macro_rules! load {
+            ($pool:expr) => {{
+                let next_offset: Option<i64> = sqlx::query_scalar(
+                    "SELECT next_offset FROM logpipe_offsets WHERE group_id = ? AND topic = ? AND kafka_partition = ?",
+                )
+                .bind(group_id)
+                .bind(topic)
+                .bind(partition)
+                .fetch_optional($pool)
+                .await?;
+                let max_event_times: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT aggregation, max_event_time_ms FROM logpipe_watermarks WHERE group_id = ? AND topic = ? AND kafka_partition = ?",
+                )
+                .bind(group_id)
+                .bind(topic)
+                .bind(partition)
+                .fetch_all($pool)
+                .await?;
+                Ok(StoredPartition { next_offset, max_event_times })
+            }};
+        }
         match self {
-            Store::MySql(p) => mysql::load_partition(p, group_id, topic, partition).await,
-            Store::Sqlite(p) => sqlite::load_partition(p, group_id, topic, partition).await,
+            Store::MySql(p) => load!(p),
+            Store::Sqlite(p) => load!(p),
         }
     }
 

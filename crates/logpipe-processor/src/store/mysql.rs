@@ -9,9 +9,7 @@ use chrono::NaiveDateTime;
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPoolOptions};
 use sqlx::{Connection, MySqlConnection, MySqlPool, Row};
 
-use super::{
-    bind_values, CommitError, EmbeddedMigrations, LevelWindow, Statement, StoredPartition,
-};
+use super::{bind_values, CommitError, EmbeddedMigrations, LevelWindow, Statement};
 use crate::records::SqlValue;
 
 pub fn migrator() -> EmbeddedMigrations {
@@ -112,34 +110,6 @@ pub async fn execute(pool: &MySqlPool, statements: &[Statement]) -> Result<(), C
         )?;
     }
     tx.commit().await.map_err(classify)
-}
-
-pub async fn load_partition(
-    pool: &MySqlPool,
-    group: &str,
-    topic: &str,
-    partition: i32,
-) -> Result<StoredPartition, sqlx::Error> {
-    let next: Option<i64> = sqlx::query_scalar(
-        "SELECT next_offset FROM logpipe_offsets WHERE group_id = ? AND topic = ? AND kafka_partition = ?",
-    )
-    .bind(group)
-    .bind(topic)
-    .bind(partition)
-    .fetch_optional(pool)
-    .await?;
-    let marks: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT aggregation, max_event_time_ms FROM logpipe_watermarks WHERE group_id = ? AND topic = ? AND kafka_partition = ?",
-    )
-    .bind(group)
-    .bind(topic)
-    .bind(partition)
-    .fetch_all(pool)
-    .await?;
-    Ok(StoredPartition {
-        next_offset: next,
-        max_event_times: marks,
-    })
 }
 
 pub async fn columns(pool: &MySqlPool, table: &str) -> anyhow::Result<Vec<String>> {
