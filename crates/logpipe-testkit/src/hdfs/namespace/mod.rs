@@ -141,6 +141,18 @@ struct Directory {
     children: BTreeMap<String, Inode>,
 }
 
+impl Inode {
+    /// A new, empty directory.
+    fn new_dir(id: u64, owner: &str, mtime: u64) -> Inode {
+        Inode::Dir(Directory {
+            id,
+            owner: owner.to_string(),
+            mtime,
+            children: BTreeMap::new(),
+        })
+    }
+}
+
 #[derive(Debug)]
 enum Inode {
     Dir(Directory),
@@ -281,12 +293,7 @@ impl Namespace {
         Namespace {
             config,
             block_pool_id,
-            root: Inode::Dir(Directory {
-                id: 16385,
-                owner: "hdfs".to_string(),
-                mtime: now_millis(),
-                children: BTreeMap::new(),
-            }),
+            root: Inode::new_dir(16385, "hdfs", now_millis()),
             datanodes,
             next_inode_id: 16386,
             next_block_id: 1_073_741_825,
@@ -398,14 +405,10 @@ impl Namespace {
                 dir.mtime = now;
                 *next_inode_id += 1;
             }
-            current = dir.children.entry(name.clone()).or_insert_with(|| {
-                Inode::Dir(Directory {
-                    id: *next_inode_id,
-                    owner: user.to_string(),
-                    mtime: now,
-                    children: BTreeMap::new(),
-                })
-            });
+            current = dir
+                .children
+                .entry(name.clone())
+                .or_insert_with(|| Inode::new_dir(*next_inode_id, user, now));
         }
         match current {
             Inode::Dir(_) => Ok(true),
@@ -449,14 +452,10 @@ impl Namespace {
                 }
                 *next_inode_id += 1;
             }
-            current = dir.children.entry(name.clone()).or_insert_with(|| {
-                Inode::Dir(Directory {
-                    id: *next_inode_id,
-                    owner: user.to_string(),
-                    mtime: now,
-                    children: BTreeMap::new(),
-                })
-            });
+            current = dir
+                .children
+                .entry(name.clone())
+                .or_insert_with(|| Inode::new_dir(*next_inode_id, user, now));
         }
         match current {
             Inode::Dir(dir) => Ok(dir),
