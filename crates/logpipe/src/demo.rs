@@ -19,7 +19,7 @@ use logpipe_core::systemd::Notifier;
 use logpipe_core::Shutdown;
 use logpipe_generator::scenario::ScenarioKind;
 use logpipe_generator::GenerateConfig;
-use logpipe_processor::store::LevelWindow;
+use logpipe_processor::store::{LevelWindow, Store};
 use logpipe_processor::ProcessConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
@@ -100,6 +100,12 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
         Notifier::from_env(),
     ));
     eprintln!("processor writing log_data windows to {}", db.display());
+    // One reader for the live view and the final check, opened once the
+    // processor has set the file up (opening it concurrently can hit a lock).
+    let mut reader = WindowReader {
+        url: database_url.clone(),
+        store: None,
+    };
 
     let mut generators = Vec::new();
     for kind in ScenarioKind::ALL {
@@ -155,9 +161,7 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         if last_print.elapsed() >= Duration::from_secs(1) {
-            let windows = logpipe_processor::latest_windows(&database_url, 6)
-                .await
-                .unwrap_or_default();
+            let windows = reader.latest(6).await.unwrap_or_default();
             print_table(&counts, &windows, started.elapsed(), tty);
             last_print = Instant::now();
         }
@@ -200,9 +204,7 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
         .unwrap_or(0);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !processor.is_finished() && Instant::now() < deadline {
-        let windows = logpipe_processor::latest_windows(&database_url, 10_000)
-            .await
-            .unwrap_or_default();
+        let windows = reader.latest(10_000).await.unwrap_or_default();
         if counted_once(&windows) >= server_logs {
             break;
         }
@@ -213,7 +215,8 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
         Ok(joined) => joined??,
         Err(_) => anyhow::bail!("the processor did not stop within 40 s"),
     }
-    let windows = logpipe_processor::latest_windows(&database_url, 10_000).await?;
+    let windows = reader.latest(10_000).await?;
+    reader.close().await;
     print_table(
         &counts,
         &windows[..windows.len().min(6)],
@@ -246,6 +249,30 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Reads `log_data` through one connection pool, opened on first use.
+struct WindowReader {
+    url: String,
+    store: Option<Store>,
+}
+
+impl WindowReader {
+    async fn latest(&mut self, limit: u32) -> anyhow::Result<Vec<LevelWindow>> {
+        if self.store.is_none() {
+            self.store = Some(Store::connect(&self.url, None).await?);
+        }
+        match &self.store {
+            Some(store) => store.latest_windows(limit).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn close(self) {
+        if let Some(store) = self.store {
+            store.close().await;
+        }
+    }
 }
 
 /// Events in the stored windows, each counted once: the seed's windows are
