@@ -5,7 +5,8 @@
 #     produce-to-visible latency at 50,000 events/s
 #  3. against Spark Structured Streaming (PySpark, local[2], file source) on the same
 #     input file: events/s, peak RSS, and window counts asserted equal
-# Needs MariaDB on 127.0.0.1:3306 (root, no password), Java 17 and `pip install pyspark`.
+# Needs MariaDB (root, no password) at $LOGPIPE_TEST_MARIADB (default 127.0.0.1:3306;
+# `scripts/test --bench` starts one and sets it), Java 17 and `pip install pyspark`.
 # Usage: bench/process/run.sh [--events N] [--spark-events N]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,14 +21,15 @@ while [ $# -gt 0 ]; do
 done
 cargo build --release -p logpipe-processor --example process-bench
 bench=target/release/examples/process-bench
+db=mysql://root@${LOGPIPE_TEST_MARIADB:-127.0.0.1:3306}
 data=bench/process/data
 result=$(mktemp --suffix .json)
 echo "== core path"
 "$bench" core --events 3000000
 echo "== end to end"
-"$bench" e2e --events "$events"
+"$bench" e2e --events "$events" --database-url "$db/lp_bench_e2e"
 echo "== against Spark Structured Streaming"
 rm -rf "$data"
 "$bench" gen --out "$data" --events "$spark_events"
 python3 bench/process/spark_job.py "$data" "$result"
-"$bench" file --input "$data" --spark "$result"
+"$bench" file --input "$data" --spark "$result" --database-url "$db/lp_bench_file"

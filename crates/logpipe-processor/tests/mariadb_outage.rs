@@ -13,7 +13,7 @@ use std::time::Duration;
 use logpipe_core::systemd::Notifier;
 use logpipe_core::Shutdown;
 use logpipe_processor::ProcessConfig;
-use logpipe_testkit::mariadb::SERVER_ADDR;
+use logpipe_testkit::mariadb::server_addr;
 use logpipe_testkit::proxy::TcpProxy;
 
 mod common;
@@ -48,7 +48,7 @@ async fn mariadb_outage_backs_off_and_resumes_without_loss() {
 
 async fn scenario() {
     let db = TestDb::create().await;
-    let proxy = TcpProxy::start(SERVER_ADDR.parse().unwrap());
+    let proxy = TcpProxy::start(server_addr());
     let cluster = mock_cluster("logs", 3);
     let bootstrap = cluster.bootstrap_servers();
     let events = log_events(TOTAL, 3, 1_700_000_000.0);

@@ -1,4 +1,4 @@
-//! The store against a real MariaDB (127.0.0.1:3306, a fresh database per
+//! The store against a real MariaDB (the test server, a fresh database per
 //! test) and SQLite: exact `log_data` rows for a fixed input committed in
 //! two batches, fenced commits writing nothing, watermarks and offsets
 //! restored, record tables upserted by key.

@@ -1,20 +1,39 @@
-//! MariaDB for tests: a uniquely named database per test on the machine's
-//! server (127.0.0.1:3306, user root, empty password), so that tests never
+//! MariaDB for tests: a uniquely named database per test, so that tests never
 //! share tables and a half-applied migration never leaks into another test.
 //! MySQL DDL is not transactional; a fresh database is the only clean slate.
+//!
+//! The server is the one named by `LOGPIPE_TEST_MARIADB` (`host:port`, user
+//! root, empty password). `scripts/test` starts a private server on a free
+//! port and sets it; without it, tests use `127.0.0.1:3306`.
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 
 use sqlx::{Connection, MySqlConnection};
 
-/// The server every test database lives on.
-pub const SERVER_ADDR: &str = "127.0.0.1:3306";
-/// URL of [`SERVER_ADDR`] without a database.
-pub const SERVER: &str = "mysql://root@127.0.0.1:3306";
+/// The environment variable that names the test server (`host:port`).
+pub const SERVER_ENV: &str = "LOGPIPE_TEST_MARIADB";
+const DEFAULT_ADDR: &str = "127.0.0.1:3306";
 
-const HOW_TO_START: &str = "tests need MariaDB on 127.0.0.1:3306 (user root, empty password). \
-Start it with .ci/run, or by hand: apt-get install -y mariadb-server && install -d -o mysql -g mysql /run/mysqld \
-&& (mysqld_safe --bind-address=127.0.0.1 &) && until mariadb-admin ping; do sleep 1; done";
+const HOW_TO_START: &str = "tests need MariaDB as root with an empty password: run the suite with \
+scripts/test (it starts a private server and sets LOGPIPE_TEST_MARIADB=host:port), or point \
+LOGPIPE_TEST_MARIADB at a server of your own";
+
+/// The address of the server every test database lives on.
+pub fn server_addr() -> SocketAddr {
+    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
+    *ADDR.get_or_init(|| {
+        let raw = std::env::var(SERVER_ENV).unwrap_or_else(|_| DEFAULT_ADDR.to_string());
+        raw.parse().unwrap_or_else(|e| {
+            panic!("{SERVER_ENV}={raw:?} is not host:port ({e}); {HOW_TO_START}")
+        })
+    })
+}
+
+/// URL of [`server_addr`] without a database.
+pub fn server_url() -> String {
+    format!("mysql://root@{}", server_addr())
+}
 
 /// A database created for one test. Call [`TestDb::drop`] at the end (a
 /// failed test leaves its `lp_test_…` database behind for inspection).
@@ -22,14 +41,15 @@ Start it with .ci/run, or by hand: apt-get install -y mariadb-server && install 
 pub struct TestDb {
     /// `lp_test_<16 hex digits>`.
     pub name: String,
-    /// `mysql://root@127.0.0.1:3306/<name>`.
+    /// `mysql://root@<server>/<name>`.
     pub url: String,
 }
 
 async fn server() -> MySqlConnection {
-    match MySqlConnection::connect(SERVER).await {
+    let url = server_url();
+    match MySqlConnection::connect(&url).await {
         Ok(c) => c,
-        Err(e) => panic!("cannot connect to MariaDB at {SERVER}: {e}\n{HOW_TO_START}"),
+        Err(e) => panic!("cannot connect to MariaDB at {url}: {e}\n{HOW_TO_START}"),
     }
 }
 
@@ -44,13 +64,13 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
         let _ = c.close().await;
         TestDb {
-            url: format!("{SERVER}/{name}"),
+            url: format!("{}/{name}", server_url()),
             name,
         }
     }
 
     /// The URL of this database reached through `addr` instead of
-    /// [`SERVER_ADDR`] (e.g. a [`crate::proxy::TcpProxy`] in front of the server).
+    /// [`server_addr`] (e.g. a [`crate::proxy::TcpProxy`] in front of the server).
     pub fn url_via(&self, addr: SocketAddr) -> String {
         format!("mysql://root@{addr}/{}", self.name)
     }
