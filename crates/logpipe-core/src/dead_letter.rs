@@ -1,20 +1,19 @@
-//! Dead letters: an event that cannot be processed is produced unchanged to
-//! `<topic>.dlq` with the error in headers (`logpipe.error`,
-//! `logpipe.error.reason`, `logpipe.source`), so the stream never stops for
-//! one bad event. A batch's dead letters are flushed before its offsets are
-//! committed: a dead letter is never lost (it may be repeated after a crash).
+//! Dead letters, for every daemon that consumes: an event that cannot be
+//! handled is produced unchanged to `<topic>.dlq` with the error in headers
+//! (`logpipe.error`, `logpipe.error.reason`, `logpipe.source`), so the stream
+//! never stops for one bad event. A daemon flushes its dead letters before it
+//! commits the offsets past them: a dead letter is never lost (it may be
+//! repeated after a crash).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::KafkaProperties;
 use anyhow::Context;
-use logpipe_core::config::KafkaProperties;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
-
-use crate::decode::Rejected;
 
 /// Suffix of the dead-letter topic of a source topic.
 pub const DLQ_SUFFIX: &str = ".dlq";
@@ -34,6 +33,21 @@ impl ProducerContext for DeliveryCounter {
             self.failures.fetch_add(1, Ordering::Relaxed);
         }
     }
+}
+
+/// One record for the dead-letter topic: where it came from, the record
+/// itself, and why it could not be handled.
+#[derive(Debug, Clone, Copy)]
+pub struct DeadLetter<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<&'a [u8]>,
+    pub payload: &'a [u8],
+    /// A short, bounded reason (`invalid_json`, `newline_in_value`, …).
+    pub reason: &'a str,
+    /// What was wrong, for a person.
+    pub message: &'a str,
 }
 
 /// Producer of dead letters (or a counter only, when disabled).
@@ -82,17 +96,18 @@ impl DeadLetters {
         })
     }
 
-    /// Queue `payload` (from `topic`/`partition`@`offset`) for `<topic>.dlq`.
-    pub fn send(
-        &self,
-        topic: &str,
-        partition: i32,
-        offset: i64,
-        key: Option<&[u8]>,
-        payload: &[u8],
-        error: &Rejected,
-    ) {
-        tracing::debug!(topic, partition, offset, %error, "dead letter");
+    /// Queue a dead letter for `<topic>.dlq`.
+    pub fn send(&self, letter: DeadLetter<'_>) {
+        let DeadLetter {
+            topic,
+            partition,
+            offset,
+            key,
+            payload,
+            reason,
+            message,
+        } = letter;
+        tracing::debug!(topic, partition, offset, reason, message, "dead letter");
         let Some(producer) = &self.producer else {
             return;
         };
@@ -101,11 +116,11 @@ impl DeadLetters {
         let headers = OwnedHeaders::new()
             .insert(Header {
                 key: "logpipe.error",
-                value: Some(error.message.as_str()),
+                value: Some(message),
             })
             .insert(Header {
                 key: "logpipe.error.reason",
-                value: Some(error.reason.as_str()),
+                value: Some(reason),
             })
             .insert(Header {
                 key: "logpipe.source",

@@ -1,8 +1,11 @@
 //! Shared pieces of logpipe's daemons: config loading with precise errors,
-//! Kafka client settings, Prometheus metrics, graceful shutdown and systemd
-//! notifications.
+//! Kafka client settings, event-time parsing, Prometheus metrics, graceful
+//! shutdown and systemd notifications.
 
+pub mod archive;
 pub mod config;
+pub mod dead_letter;
+pub mod event_time;
 pub mod metrics;
 pub mod shutdown;
 pub mod systemd;

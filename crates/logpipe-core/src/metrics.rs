@@ -92,3 +92,30 @@ pub fn install(listen: SocketAddr, daemon: &'static str) -> anyhow::Result<()> {
     .set(1.0);
     Ok(())
 }
+
+/// Publish per-partition consumer lag from a librdkafka statistics JSON
+/// document (`statistics.interval.ms`) as the gauge `metric` with `topic`
+/// and `partition` labels.
+pub fn record_consumer_lag(stats_json: &[u8], metric: &'static str) {
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(stats_json) else {
+        return;
+    };
+    let Some(topics) = doc.get("topics").and_then(|t| t.as_object()) else {
+        return;
+    };
+    for (topic, t) in topics {
+        let Some(parts) = t.get("partitions").and_then(|p| p.as_object()) else {
+            continue;
+        };
+        for (partition, p) in parts {
+            if partition == "-1" {
+                continue;
+            }
+            let lag = p.get("consumer_lag").and_then(|l| l.as_i64()).unwrap_or(-1);
+            if lag >= 0 {
+                metrics::gauge!(metric, "topic" => topic.clone(), "partition" => partition.clone())
+                    .set(lag as f64);
+            }
+        }
+    }
+}

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::Receiver;
 
-use crate::dlq::DeadLetters;
 use crate::metrics;
 use crate::pipeline::{CommitBatch, OffsetAdvance, Schema};
 use crate::store::{CommitError, Store};
+use logpipe_core::dead_letter::DeadLetters;
 
 /// What became of one batch.
 pub(crate) enum CommitOutcome {

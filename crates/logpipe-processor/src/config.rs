@@ -101,19 +101,7 @@ pub enum StartOffset {
     Latest,
 }
 
-/// How an event's time field is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum TimeFormat {
-    /// Seconds since the epoch, integer or fractional (`1712345678.25`), as
-    /// the seed's producer writes.
-    #[default]
-    EpochSeconds,
-    /// Milliseconds since the epoch (integer).
-    EpochMillis,
-    /// An RFC 3339 string (`2024-04-05T19:34:38.250Z`, any offset).
-    Rfc3339,
-}
+pub use logpipe_core::event_time::TimeFormat;
 
 /// One `[[process.aggregation]]`: event-time windows over one topic,
 /// upserted into one table with primary key (window_start, window_end,

@@ -20,10 +20,10 @@ use tokio::sync::mpsc;
 
 use crate::committer::CommitOutcome;
 use crate::config::StartOffset;
-use crate::dlq::DeadLetters;
 use crate::metrics;
 use crate::pipeline::{CommitBatch, Outcome, Pipeline};
 use crate::store::{Store, StoredPartition};
+use logpipe_core::dead_letter::{DeadLetter, DeadLetters};
 
 /// How the consume loop batches and where partitions start.
 pub(crate) struct Settings {
@@ -90,14 +90,15 @@ impl Engine {
             self.pipeline
                 .process(topic, partition, msg.offset(), msg.payload())
         {
-            self.dlq.send(
-                msg.topic(),
+            self.dlq.send(DeadLetter {
+                topic: msg.topic(),
                 partition,
-                msg.offset(),
-                msg.key(),
-                msg.payload().unwrap_or_default(),
-                &error,
-            );
+                offset: msg.offset(),
+                key: msg.key(),
+                payload: msg.payload().unwrap_or_default(),
+                reason: error.reason.as_str(),
+                message: &error.message,
+            });
             self.pipeline.dead_lettered();
         }
     }

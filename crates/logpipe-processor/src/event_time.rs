@@ -1,88 +1,30 @@
-//! Event time: reads an event's time field (epoch seconds, epoch millis or
-//! RFC 3339) into milliseconds since the epoch, and formats window bounds
-//! for the store.
+//! Event time in the processor: the shared parser of
+//! [`logpipe_core::event_time`] applied to a decoded field, its errors as
+//! dead-letter reasons.
 
-use chrono::{DateTime, NaiveDateTime};
+pub use logpipe_core::event_time::{to_datetime, to_seconds, Millis};
+use logpipe_core::event_time::{TimeErrorKind, TimeValue};
 
 use crate::config::TimeFormat;
 use crate::decode::{FieldValue, RejectReason, Rejected};
 
-/// Milliseconds since the Unix epoch (UTC).
-pub type Millis = i64;
-
-/// Largest event time accepted: 9999-12-31T23:59:59.999Z (DATETIME's range).
-pub const MAX_MILLIS: Millis = 253_402_300_799_999;
-
 /// Parse `value` (the field `name`) as an event time.
 pub fn parse(value: &FieldValue<'_>, format: TimeFormat, name: &str) -> Result<Millis, Rejected> {
-    let wrong_type = |expected: &str| {
-        Rejected::new(
-            RejectReason::WrongType,
-            format!(
-                "field `{name}`: expected {expected}, got {}",
-                value.type_name()
-            ),
-        )
+    let value = match value {
+        FieldValue::Int(i) => TimeValue::Int(*i),
+        FieldValue::Float(f) => TimeValue::Float(*f),
+        FieldValue::Str(s) => TimeValue::Str(s),
+        other => TimeValue::Other(other.type_name()),
     };
-    let ms = match (format, value) {
-        (TimeFormat::EpochSeconds, FieldValue::Int(s)) => s
-            .checked_mul(1000)
-            .ok_or_else(|| out_of_range(name, value))?,
-        (TimeFormat::EpochSeconds, FieldValue::Float(s)) => float_ms(s * 1000.0, name, value)?,
-        (TimeFormat::EpochSeconds, _) => return Err(wrong_type("epoch seconds (a number)")),
-        (TimeFormat::EpochMillis, FieldValue::Int(ms)) => *ms,
-        (TimeFormat::EpochMillis, FieldValue::Float(ms)) => float_ms(*ms, name, value)?,
-        (TimeFormat::EpochMillis, _) => return Err(wrong_type("epoch milliseconds (a number)")),
-        (TimeFormat::Rfc3339, FieldValue::Str(s)) => DateTime::parse_from_rfc3339(s)
-            .map_err(|e| {
-                Rejected::new(
-                    RejectReason::InvalidTimestamp,
-                    format!(
-                        "field `{name}`: \"{}\" is not an RFC 3339 time ({e})",
-                        truncate(s)
-                    ),
-                )
-            })?
-            .timestamp_millis(),
-        (TimeFormat::Rfc3339, _) => return Err(wrong_type("an RFC 3339 string")),
-    };
-    if !(0..=MAX_MILLIS).contains(&ms) {
-        return Err(out_of_range(name, value));
-    }
-    Ok(ms)
-}
-
-fn float_ms(ms: f64, name: &str, value: &FieldValue<'_>) -> Result<Millis, Rejected> {
-    if !ms.is_finite() || !(0.0..=MAX_MILLIS as f64).contains(&ms) {
-        return Err(out_of_range(name, value));
-    }
-    Ok(ms.floor() as Millis)
-}
-
-fn out_of_range(name: &str, value: &FieldValue<'_>) -> Rejected {
-    Rejected::new(
-        RejectReason::InvalidTimestamp,
-        format!("field `{name}`: {value:?} is outside 1970-01-01 … 9999-12-31"),
-    )
-}
-
-fn truncate(s: &str) -> &str {
-    match s.char_indices().nth(64) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
-}
-
-/// A UTC timestamp as stored in DATETIME(3) columns.
-pub fn to_datetime(ms: Millis) -> NaiveDateTime {
-    DateTime::from_timestamp_millis(ms)
-        .expect("event times are range-checked")
-        .naive_utc()
-}
-
-/// Seconds since the epoch as a float (for gauges).
-pub fn to_seconds(ms: Millis) -> f64 {
-    ms as f64 / 1000.0
+    logpipe_core::event_time::parse(value, format, name).map_err(|e| {
+        let reason = match e.kind {
+            TimeErrorKind::WrongType => RejectReason::WrongType,
+            TimeErrorKind::NotAnObject => RejectReason::NotAnObject,
+            TimeErrorKind::Missing => RejectReason::MissingField,
+            TimeErrorKind::Invalid => RejectReason::InvalidTimestamp,
+        };
+        Rejected::new(reason, e.message)
+    })
 }
 
 #[cfg(test)]
@@ -91,7 +33,7 @@ mod tests {
     use std::borrow::Cow;
 
     #[test]
-    fn formats_parse_to_millis() {
+    fn decoded_fields_parse_and_errors_become_reject_reasons() {
         assert_eq!(
             parse(
                 &FieldValue::Float(1712345678.25),
@@ -100,59 +42,17 @@ mod tests {
             ),
             Ok(1_712_345_678_250)
         );
-        assert_eq!(
-            parse(&FieldValue::Int(1712345678), TimeFormat::EpochSeconds, "t"),
-            Ok(1_712_345_678_000)
-        );
-        assert_eq!(
-            parse(
-                &FieldValue::Int(1_712_345_678_250),
-                TimeFormat::EpochMillis,
-                "t"
-            ),
-            Ok(1_712_345_678_250)
-        );
         let s = FieldValue::Str(Cow::Borrowed("2024-04-05T21:34:38.250+02:00"));
         assert_eq!(parse(&s, TimeFormat::Rfc3339, "t"), Ok(1_712_345_678_250));
-    }
-
-    #[test]
-    fn bad_times_name_the_field() {
         let e = parse(
-            &FieldValue::Str(Cow::Borrowed("yesterday")),
+            &FieldValue::Bool(true),
             TimeFormat::EpochSeconds,
             "timestamp",
         )
         .unwrap_err();
         assert_eq!(e.reason, RejectReason::WrongType);
-        assert!(
-            e.message
-                .contains("field `timestamp`: expected epoch seconds"),
-            "{}",
-            e.message
-        );
-        let e = parse(
-            &FieldValue::Str(Cow::Borrowed("2024-13-01")),
-            TimeFormat::Rfc3339,
-            "ts",
-        )
-        .unwrap_err();
-        assert_eq!(e.reason, RejectReason::InvalidTimestamp);
+        assert!(e.message.contains("got a boolean"), "{}", e.message);
         let e = parse(&FieldValue::Float(-5.0), TimeFormat::EpochSeconds, "ts").unwrap_err();
         assert_eq!(e.reason, RejectReason::InvalidTimestamp);
-        assert!(parse(
-            &FieldValue::Float(f64::INFINITY),
-            TimeFormat::EpochMillis,
-            "ts"
-        )
-        .is_err());
-    }
-
-    #[test]
-    fn datetime_round_trip() {
-        assert_eq!(
-            to_datetime(1_712_345_678_250).to_string(),
-            "2024-04-05 19:34:38.250"
-        );
     }
 }

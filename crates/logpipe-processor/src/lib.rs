@@ -5,14 +5,13 @@
 //!
 //! Data flows one way: Kafka → [`decode`] → [`pipeline`] (watermark,
 //! [`aggregate`], [`records`]) → [`store`]; bad events go to the dead-letter
-//! topic ([`dlq`]).
+//! topic ([`logpipe_core::dead_letter`]).
 
 pub mod aggregate;
 mod committer;
 pub mod config;
 mod consumer;
 pub mod decode;
-pub mod dlq;
 pub mod event_time;
 pub mod metrics;
 pub mod pipeline;

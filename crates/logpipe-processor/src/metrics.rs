@@ -76,24 +76,5 @@ pub fn record_batch(p: &Pipeline, stats: &BatchStats) {
 
 /// Publish consumer lag from a librdkafka statistics JSON document.
 pub fn record_lag(stats_json: &[u8]) {
-    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(stats_json) else {
-        return;
-    };
-    let Some(topics) = doc.get("topics").and_then(|t| t.as_object()) else {
-        return;
-    };
-    for (topic, t) in topics {
-        let Some(parts) = t.get("partitions").and_then(|p| p.as_object()) else {
-            continue;
-        };
-        for (partition, p) in parts {
-            if partition == "-1" {
-                continue;
-            }
-            let lag = p.get("consumer_lag").and_then(|l| l.as_i64()).unwrap_or(-1);
-            if lag >= 0 {
-                metrics::gauge!(CONSUMER_LAG, "topic" => topic.clone(), "partition" => partition.clone()).set(lag as f64);
-            }
-        }
-    }
+    logpipe_core::metrics::record_consumer_lag(stats_json, CONSUMER_LAG);
 }

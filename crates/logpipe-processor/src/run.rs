@@ -13,9 +13,9 @@ use rdkafka::ClientConfig;
 use crate::committer;
 use crate::config::{ProcessConfig, StartOffset};
 use crate::consumer::{self, Engine, Settings};
-use crate::dlq::DeadLetters;
 use crate::pipeline::Pipeline;
 use crate::store::Store;
+use logpipe_core::dead_letter::DeadLetters;
 
 /// Run the processor until `shutdown`; `kafka` is `[kafka]` merged with
 /// `[process.kafka]`. Everything consumed before shutdown is committed.
