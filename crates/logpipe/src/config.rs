@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use logpipe_archiver::ArchiveConfig;
 use logpipe_core::config::{
     self, ConfigErrors, KafkaProperties, MetricsConfig, Validate, Validator,
 };
@@ -22,6 +23,8 @@ pub struct Config {
     pub generate: GenerateConfig,
     /// `logpipe process`.
     pub process: ProcessConfig,
+    /// `logpipe archive`.
+    pub archive: ArchiveConfig,
 }
 
 impl Validate for Config {
@@ -29,6 +32,7 @@ impl Validate for Config {
         self.kafka.validate("kafka", v);
         self.generate.validate("generate", v);
         self.process.validate(v);
+        self.archive.validate(v);
     }
 }
 
@@ -39,6 +43,11 @@ impl Config {
             Some(p) => config::load(p),
             None => Ok(Self::default()),
         }
+    }
+
+    /// Valid settings an operator should reconsider: (key, why).
+    pub fn warnings(&self) -> Vec<(String, String)> {
+        self.archive.small_file_warnings()
     }
 
     /// The metrics address for a daemon: CLI flag, then its section, then `[metrics]`.

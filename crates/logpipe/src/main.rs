@@ -1,5 +1,6 @@
 //! The `logpipe` binary: one executable for every daemon of the pipeline.
 
+mod archive;
 mod config;
 mod demo;
 mod generate;
@@ -24,6 +25,8 @@ enum Command {
     Generate(generate::Args),
     /// Aggregate Kafka events into event-time windows and record tables in MariaDB, effectively exactly-once.
     Process(process::Args),
+    /// Archive Kafka topics into HDFS or local files, exactly once (offset-named files, committed by rename).
+    Archive(archive::Args),
     /// Run the whole pipeline in one process on an embedded Kafka (no services needed).
     Demo(demo::Args),
     /// Check a config file and report every problem with file:line:column.
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         Command::CheckConfig { file } => return check_config(&file),
         Command::Generate(args) => runtime().and_then(|rt| rt.block_on(generate::main(args))),
         Command::Process(args) => runtime().and_then(|rt| rt.block_on(process::main(args))),
+        Command::Archive(args) => runtime().and_then(|rt| rt.block_on(archive::main(args))),
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::main(args))),
     };
     match result {
@@ -73,7 +77,10 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn check_config(file: &std::path::Path) -> ExitCode {
     match config::Config::load(Some(file)) {
-        Ok(_) => {
+        Ok(config) => {
+            for (key, warning) in config.warnings() {
+                eprintln!("{}: warning: `{key}`: {warning}", file.display());
+            }
             println!("{}: ok", file.display());
             ExitCode::SUCCESS
         }

@@ -1,0 +1,25 @@
+//! `logpipe archive`: copies Kafka topics into HDFS (or a local/NFS
+//! directory) exactly once, without a write-ahead log. Each file is written
+//! under a hidden temporary name, closed, and renamed to a name that carries
+//! its Kafka offset range — the rename is the commit, and the names are the
+//! only state: on every assignment a partition resumes after the largest
+//! committed end offset found in them.
+//!
+//! Data flows one way: Kafka → [`consumer`] → [`writer`] ([`format`] encodes,
+//! [`rolling`] decides when to commit, [`path`] where) → [`sink`];
+//! [`recovery`] reads the archive back on assignment.
+
+pub mod config;
+mod consumer;
+pub mod format;
+pub mod metrics;
+pub mod path;
+pub mod recovery;
+pub mod rolling;
+mod run;
+pub mod sink;
+pub mod verify;
+mod writer;
+
+pub use config::ArchiveConfig;
+pub use run::{consumer_config, run};

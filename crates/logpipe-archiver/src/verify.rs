@@ -1,0 +1,172 @@
+//! `logpipe archive verify`: reads the archive back and reports, per
+//! partition, the committed offset range, the records the files hold, and
+//! every gap or overlap between files — the proof that the archive holds
+//! each offset exactly once.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use logpipe_core::archive::FileRange;
+
+use crate::path::PathTemplate;
+use crate::sink::{Sink, SinkError};
+
+/// One committed file found in the archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedFile {
+    pub path: String,
+    pub range: FileRange,
+    /// Time bucket of its directory.
+    pub bucket: Option<i64>,
+}
+
+/// What the archive holds for one partition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartitionReport {
+    pub partition: i32,
+    pub files: u64,
+    pub first_offset: i64,
+    pub last_offset: i64,
+    /// Records (lines or rows) in the files.
+    pub records: u64,
+    /// Offset ranges no file covers, between the first and last offset.
+    pub gaps: Vec<(i64, i64)>,
+    /// Pairs of files whose ranges overlap.
+    pub overlaps: Vec<(String, String)>,
+    /// Files holding more records than their name's offset range allows.
+    pub overfull: Vec<String>,
+}
+
+impl PartitionReport {
+    pub fn is_clean(&self) -> bool {
+        self.gaps.is_empty() && self.overlaps.is_empty() && self.overfull.is_empty()
+    }
+}
+
+/// Every committed file of `topic` (all partitions), in no particular order.
+pub fn list_files(
+    sink: &dyn Sink,
+    template: &PathTemplate,
+    topic: &str,
+) -> Result<Vec<ArchivedFile>, SinkError> {
+    let mut out = Vec::new();
+    walk(sink, template, topic, 0, "", &mut Vec::new(), &mut out)?;
+    Ok(out)
+}
+
+fn walk(
+    sink: &dyn Sink,
+    template: &PathTemplate,
+    topic: &str,
+    level: usize,
+    dir: &str,
+    fields: &mut Vec<(u8, u32)>,
+    out: &mut Vec<ArchivedFile>,
+) -> Result<(), SinkError> {
+    let join = |name: &str| {
+        if dir.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{dir}/{name}")
+        }
+    };
+    for e in sink.list(dir)? {
+        if level == template.depth() {
+            if let Some(range) = FileRange::parse(&e.name).filter(|r| !e.is_dir && r.topic == topic)
+            {
+                out.push(ArchivedFile {
+                    path: join(&e.name),
+                    range,
+                    bucket: template.bucket_of(fields),
+                });
+            }
+        } else if e.is_dir {
+            if let Some(key) = template.match_segment(level, &e.name, topic, None) {
+                let depth = fields.len();
+                fields.extend(key);
+                walk(
+                    sink,
+                    template,
+                    topic,
+                    level + 1,
+                    &join(&e.name),
+                    fields,
+                    out,
+                )?;
+                fields.truncate(depth);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Records in one archive file, by reading it whole and counting lines.
+pub fn count_records(sink: &dyn Sink, file: &ArchivedFile) -> Result<u64, SinkError> {
+    let raw = sink.read(&file.path)?;
+    let text = decode(&file.range.ext, &raw)
+        .map_err(|e| SinkError::fatal("corrupt", format!("{}: {e}", file.path)))?;
+    Ok(memchr::memchr_iter(b'\n', &text).count() as u64)
+}
+
+/// The JSON-lines text of a file's bytes, by extension.
+pub fn decode(ext: &str, raw: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    match ext {
+        "jsonl.zst" => {
+            zstd::stream::read::Decoder::new(raw)?.read_to_end(&mut out)?;
+        }
+        "jsonl.gz" => {
+            flate2::read::GzDecoder::new(raw).read_to_end(&mut out)?;
+        }
+        "jsonl" => out.extend_from_slice(raw),
+        other => {
+            return Err(std::io::Error::other(format!(
+                "unknown archive extension .{other}"
+            )))
+        }
+    }
+    Ok(out)
+}
+
+/// Check `files` of one topic: per partition, ranges, records, gaps and
+/// overlaps. `count` reads a file's record count.
+pub fn check(
+    files: &[ArchivedFile],
+    mut count: impl FnMut(&ArchivedFile) -> Result<u64, SinkError>,
+) -> Result<Vec<PartitionReport>, SinkError> {
+    let mut by_partition: BTreeMap<i32, Vec<&ArchivedFile>> = BTreeMap::new();
+    for f in files {
+        by_partition.entry(f.range.partition).or_default().push(f);
+    }
+    let mut reports = Vec::new();
+    for (partition, mut fs) in by_partition {
+        fs.sort_by_key(|f| (f.range.start, f.range.end));
+        let mut r = PartitionReport {
+            partition,
+            first_offset: fs[0].range.start,
+            last_offset: fs.iter().map(|f| f.range.end).max().unwrap_or(0),
+            ..PartitionReport::default()
+        };
+        let mut prev: Option<&ArchivedFile> = None;
+        for f in &fs {
+            r.files += 1;
+            let n = count(f)?;
+            r.records += n;
+            if n > f.range.len() {
+                r.overfull.push(f.path.clone());
+            }
+            if let Some(p) = prev {
+                if f.range.start <= p.range.end {
+                    r.overlaps.push((p.path.clone(), f.path.clone()));
+                } else if f.range.start > p.range.end + 1 {
+                    r.gaps.push((p.range.end + 1, f.range.start - 1));
+                }
+            }
+            if prev.is_none_or(|p| f.range.end > p.range.end) {
+                prev = Some(f);
+            }
+        }
+        reports.push(r);
+    }
+    Ok(reports)
+}

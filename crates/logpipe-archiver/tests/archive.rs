@@ -1,0 +1,205 @@
+//! The archiver end to end against librdkafka's mock cluster, into local
+//! files and into the fake HDFS: every produced (partition, offset) is in
+//! exactly one committed file, byte for byte; restarts resume after the
+//! last committed file; quiet partitions commit on the idle timer; dead
+//! writers' temporaries are cleaned up.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use logpipe_archiver::config::Codec;
+use logpipe_testkit::hdfs::FakeHdfs;
+use logpipe_testkit::kafka::{mock_cluster, produce};
+
+/// 2024-04-05T21:00:00Z: the events span three hours from here.
+const START: f64 = 1_712_350_800.0;
+
+async fn archive_and_compare(
+    mut c: logpipe_archiver::ArchiveConfig,
+    kafka: logpipe_core::config::KafkaProperties,
+    bootstrap: &str,
+    n: usize,
+) {
+    // Per partition and hour ~1333 records: three files by count each.
+    c.roll.max_records = 500;
+    let evs = events(n, 3, START, 3.0 * 3600.0);
+    produce(bootstrap, "logs", &evs);
+    let want = expected(&evs);
+    let running = Running::start(c.clone(), kafka);
+    let cc = c.clone();
+    wait_until("every event archived", Duration::from_secs(90), move || {
+        read_back(&cc, "logs").len() == n
+    })
+    .await;
+    running.stop().await;
+    let cc = c.clone();
+    let (got, reports, temps) = blocking(move || {
+        (
+            read_back(&cc, "logs"),
+            verify_reports(&cc, "logs"),
+            temporaries(&cc),
+        )
+    })
+    .await;
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "archived lines differ from what was produced");
+    assert_eq!(reports.len(), 3);
+    for r in &reports {
+        assert!(r.is_clean(), "{r:?}");
+        assert_eq!(r.first_offset, 0);
+        assert_eq!(r.records, (r.last_offset + 1) as u64);
+        assert_eq!(
+            r.files, 9,
+            "rolled by count within each of the 3 hours: {r:?}"
+        );
+    }
+    assert!(
+        temps.is_empty(),
+        "temporaries left after a clean stop: {temps:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_offset_lands_once_in_local_files_for_each_codec() {
+    for codec in [Codec::Zstd, Codec::Gzip, Codec::None] {
+        let cluster = mock_cluster(&[("logs", 3)]);
+        let dir = tempfile::tempdir().unwrap();
+        let (mut c, kafka) = config(
+            &format!("file://{}", dir.path().display()),
+            "logs",
+            &cluster.bootstrap_servers(),
+        );
+        c.codec = codec;
+        archive_and_compare(c, kafka, &cluster.bootstrap_servers(), 12_000).await;
+        // Hive-style layout, hour by hour.
+        for hour in ["dt=2024-04-05/hr=21", "dt=2024-04-05/hr=23"] {
+            assert!(dir.path().join("logs").join(hour).is_dir(), "{hour}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_offset_lands_once_in_hdfs() {
+    let fake = FakeHdfs::start().await.unwrap();
+    let cluster = mock_cluster(&[("logs", 3)]);
+    let (mut c, kafka) = config("", "logs", &cluster.bootstrap_servers());
+    use_hdfs(&mut c, &fake, "/archive");
+    archive_and_compare(c, kafka, &cluster.bootstrap_servers(), 12_000).await;
+    assert!(
+        fake.protocol_errors().is_empty(),
+        "{:?}",
+        fake.protocol_errors()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_resumes_after_the_last_committed_file() {
+    let cluster = mock_cluster(&[("logs", 3)]);
+    let bootstrap = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let (c, kafka) = config(
+        &format!("file://{}", dir.path().display()),
+        "logs",
+        &bootstrap,
+    );
+    let evs = events(9_000, 3, START, 3600.0);
+    produce(&bootstrap, "logs", &evs[..4_000]);
+    let first = Running::start(c.clone(), kafka.clone());
+    let cc = c.clone();
+    wait_until(
+        "the first 4000 archived",
+        Duration::from_secs(60),
+        move || read_back(&cc, "logs").len() == 4_000,
+    )
+    .await;
+    first.stop().await;
+    produce(&bootstrap, "logs", &evs[4_000..]);
+    // A new consumer group: Kafka's committed offsets cannot help it; only
+    // the archive's file names say where each partition resumes.
+    let mut c2 = c.clone();
+    c2.group_id = format!("{}-again", c.group_id);
+    let second = Running::start(c2.clone(), kafka);
+    let cc = c2.clone();
+    wait_until("all 9000 archived", Duration::from_secs(60), move || {
+        read_back(&cc, "logs").len() >= 9_000
+    })
+    .await;
+    second.stop().await;
+    let got = blocking(move || read_back(&c2, "logs")).await;
+    assert!(
+        got == expected(&evs),
+        "exactly the produced events, none twice"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_partition_commits_within_the_idle_timeout() {
+    let cluster = mock_cluster(&[("logs", 3)]);
+    let bootstrap = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut c, kafka) = config(
+        &format!("file://{}", dir.path().display()),
+        "logs",
+        &bootstrap,
+    );
+    c.roll.max_records = 0;
+    c.roll.idle_timeout = logpipe_core::config::HumanDuration::from_millis(700);
+    let running = Running::start(c.clone(), kafka);
+    let evs = events(30, 3, START, 60.0);
+    produce(&bootstrap, "logs", &evs);
+    let started = std::time::Instant::now();
+    let cc = c.clone();
+    // Far below max_age (10 min) and with no further record: only the idle
+    // timer can commit these.
+    wait_until(
+        "the idle files committed",
+        Duration::from_secs(20),
+        move || read_back(&cc, "logs").len() == 30,
+    )
+    .await;
+    assert!(!running.is_finished());
+    assert!(started.elapsed() < Duration::from_secs(20));
+    running.stop().await;
+    let got = blocking(move || read_back(&c, "logs")).await;
+    assert!(got == expected(&evs));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_writers_temporary_is_removed_and_its_range_rewritten() {
+    let fake = FakeHdfs::start().await.unwrap();
+    let cluster = mock_cluster(&[("logs", 1)]);
+    let bootstrap = cluster.bootstrap_servers();
+    let (mut c, kafka) = config("", "logs", &bootstrap);
+    use_hdfs(&mut c, &fake, "/archive");
+    // A crashed writer left partition 0's file from offset 0 open, its
+    // lease still held by another client.
+    let orphan = "/archive/_tmp/logs+0+0000000000000000000.jsonl.zst";
+    let client = fake.client().unwrap();
+    client
+        .create(orphan, hdfs_native::WriteOptions::default())
+        .await
+        .unwrap()
+        .close()
+        .await
+        .unwrap();
+    fake.phantom_lease(orphan).unwrap();
+    let evs = events(3_000, 1, START, 600.0);
+    produce(&bootstrap, "logs", &evs);
+    let running = Running::start(c.clone(), kafka);
+    let cc = c.clone();
+    wait_until("all archived", Duration::from_secs(60), move || {
+        read_back(&cc, "logs").len() == 3_000
+    })
+    .await;
+    running.stop().await;
+    let cc = c.clone();
+    let (got, temps) = blocking(move || (read_back(&cc, "logs"), temporaries(&cc))).await;
+    assert!(got == expected(&evs));
+    assert!(temps.is_empty(), "{temps:?}");
+    assert!(
+        fake.faults().count("recoverLease") >= 1,
+        "the lease was taken over"
+    );
+}
