@@ -2,10 +2,12 @@
 //! (librdkafka's mock cluster), every scenario generating into its own topic,
 //! the processor aggregating server logs into the seed's `log_data` windows in
 //! a local SQLite file, and a live view of both: events per scenario and per
-//! level as read back from Kafka, and the latest windows as stored. Needs no
+//! level as read back from Kafka, and the latest windows as stored; the
+//! archiver copies every topic into `.demo/archive` (`file://`). Needs no
 //! external service. On exit it checks that every event Kafka acknowledged
-//! was read back, and that the stored windows count every server-logs event
-//! exactly once.
+//! was read back, that the stored windows count every server-logs event
+//! exactly once, and that the archive holds every (partition, offset) that
+//! was produced exactly once.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -14,6 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use logpipe_archiver::ArchiveConfig;
 use logpipe_core::config::{HumanDuration, KafkaProperties};
 use logpipe_core::systemd::Notifier;
 use logpipe_core::Shutdown;
@@ -54,6 +57,8 @@ fn topic_of(kind: ScenarioKind) -> &'static str {
 struct Counts {
     per_scenario: BTreeMap<&'static str, u64>,
     per_level: BTreeMap<String, u64>,
+    /// Per (topic, partition): records read back and the largest offset.
+    per_partition: BTreeMap<(String, i32), (u64, i64)>,
 }
 
 pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
@@ -95,7 +100,7 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
     let process_stop = Shutdown::new();
     let processor = tokio::spawn(logpipe_processor::run(
         process_config,
-        process_kafka,
+        process_kafka.clone(),
         process_stop.clone(),
         Notifier::from_env(),
     ));
@@ -106,6 +111,29 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
         url: database_url.clone(),
         store: None,
     };
+
+    // The archiver: every topic into .demo/archive, committed by rename.
+    let archive_dir = std::path::absolute(args.dir.join("archive"))?;
+    let _ = std::fs::remove_dir_all(&archive_dir);
+    let mut archive_config = ArchiveConfig {
+        url: format!("file://{}", archive_dir.display()),
+        topics: ScenarioKind::ALL
+            .iter()
+            .map(|k| topic_of(*k).to_owned())
+            .collect(),
+        group_id: "logpipe-demo-archive".into(),
+        ..ArchiveConfig::default()
+    };
+    archive_config.roll.max_age = HumanDuration::from_secs(10);
+    archive_config.roll.idle_timeout = HumanDuration::from_secs(2);
+    let archive_stop = Shutdown::new();
+    let archiver = tokio::spawn(logpipe_archiver::run(
+        archive_config.clone(),
+        process_kafka.clone(),
+        archive_stop.clone(),
+        Notifier::from_env(),
+    ));
+    eprintln!("archiver writing every topic to {}", archive_config.url);
 
     let mut generators = Vec::new();
     for kind in ScenarioKind::ALL {
@@ -155,6 +183,12 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
         while let Some(msg) = consumer.poll(Duration::from_millis(if got == 0 { 50 } else { 0 })) {
             let msg = msg?;
             count(&mut counts, msg.topic(), msg.payload().unwrap_or_default());
+            let seen = counts
+                .per_partition
+                .entry((msg.topic().to_owned(), msg.partition()))
+                .or_insert((0, -1));
+            seen.0 += 1;
+            seen.1 = seen.1.max(msg.offset());
             got += 1;
             if got >= 50_000 {
                 break;
@@ -165,7 +199,7 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
             print_table(&counts, &windows, started.elapsed(), tty);
             last_print = Instant::now();
         }
-        if processor.is_finished() {
+        if processor.is_finished() || archiver.is_finished() {
             break;
         }
         if !generators_done && generators.iter().all(|(_, h)| h.is_finished()) {
@@ -215,6 +249,15 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
         Ok(joined) => joined??,
         Err(_) => anyhow::bail!("the processor did not stop within 40 s"),
     }
+    archive_stop.trigger();
+    match tokio::time::timeout(Duration::from_secs(70), archiver).await {
+        Ok(joined) => joined??,
+        Err(_) => anyhow::bail!("the archiver did not stop within 70 s"),
+    }
+    let archived = {
+        let config = archive_config.clone();
+        tokio::task::spawn_blocking(move || archive_check(&config)).await??
+    };
     let windows = reader.latest(10_000).await?;
     reader.close().await;
     print_table(
@@ -244,11 +287,63 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
         ok = false;
         println!("FAILED: log_data windows count {aggregated} server-logs events, Kafka holds {server_logs}");
     }
+    let mut archive_problems = Vec::new();
+    let mut files = 0;
+    for ((topic, partition), (read, max_offset)) in &counts.per_partition {
+        match archived.get(&(topic.clone(), *partition)) {
+            Some(r) => {
+                files += r.files;
+                if !r.is_clean()
+                    || r.first_offset != 0
+                    || r.last_offset != *max_offset
+                    || r.records != *read
+                {
+                    archive_problems.push(format!(
+                        "{topic}[{partition}]: read {read} events (offsets 0..={max_offset}) but the archive holds {} in {} files, offsets {}..={}, gaps {:?}, overlaps {:?}",
+                        r.records, r.files, r.first_offset, r.last_offset, r.gaps, r.overlaps
+                    ));
+                }
+            }
+            None => archive_problems.push(format!(
+                "{topic}[{partition}]: {read} events read, none archived"
+            )),
+        }
+    }
+    if archive_problems.is_empty() {
+        println!(
+            "archive in {} holds every produced (partition, offset) exactly once: {consumed} events in {files} files",
+            archive_dir.display()
+        );
+    } else {
+        ok = false;
+        for p in archive_problems {
+            println!("FAILED: archive: {p}");
+        }
+    }
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `archive verify` of every demo topic: per (topic, partition), what the
+/// committed files hold.
+fn archive_check(
+    config: &ArchiveConfig,
+) -> anyhow::Result<BTreeMap<(String, i32), logpipe_archiver::verify::PartitionReport>> {
+    use logpipe_archiver::verify;
+    let sink = logpipe_archiver::sink::open(config, tokio::runtime::Handle::current())?;
+    let template = logpipe_archiver::path::PathTemplate::parse(&config.path)
+        .map_err(|e| anyhow::anyhow!("archive.path: {e}"))?;
+    let mut out = BTreeMap::new();
+    for topic in &config.topics {
+        let files = verify::list_files(sink.as_ref(), &template, topic)?;
+        for r in verify::check(&files, |f| verify::count_records(sink.as_ref(), f))? {
+            out.insert((topic.clone(), r.partition), r);
+        }
+    }
+    Ok(out)
 }
 
 /// Reads `log_data` through one connection pool, opened on first use.
