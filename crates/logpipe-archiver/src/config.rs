@@ -74,6 +74,9 @@ pub struct ArchiveConfig {
     pub roll: RollConfig,
     /// Where a partition with no committed file starts: `earliest` or `latest`.
     pub start_offset: StartOffset,
+    /// `_SUCCESS` markers and what happens to records that arrive too late
+    /// for their time directory.
+    pub completeness: CompletenessConfig,
     /// Send records that cannot be written as one line (a non-JSON value with
     /// a newline, a null value) to `<topic>.dlq`. When false they stop the
     /// partition with an error instead: nothing is skipped silently.
@@ -101,6 +104,7 @@ impl Default for ArchiveConfig {
             codec_level: 0,
             roll: RollConfig::default(),
             start_offset: StartOffset::Earliest,
+            completeness: CompletenessConfig::default(),
             dead_letter: true,
         }
     }
@@ -144,6 +148,33 @@ impl Default for RollConfig {
             max_records: 0,
             max_age: HumanDuration::from_secs(600),
             idle_timeout: HumanDuration::from_secs(60),
+        }
+    }
+}
+
+/// `[archive.completeness]`: a time directory is complete once the wall
+/// clock is `allowed_lateness` past its end. From then on a record whose
+/// time falls in it is written to the directory of the time it *arrived*
+/// (and counted in `logpipe_archive_late_records_total`), so a complete
+/// directory never changes; once the open files of every archiver have
+/// rolled out of it (within `roll.idle_timeout`), `_SUCCESS` is written
+/// into it with each partition's offset ranges and record counts — also for
+/// an hour with no record. Markers need a path without `%{partition}`.
+///
+/// Turn `markers` off to backfill a topic with old data: every record then
+/// goes to the directory of its own time, however late.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CompletenessConfig {
+    pub markers: bool,
+    pub allowed_lateness: HumanDuration,
+}
+
+impl Default for CompletenessConfig {
+    fn default() -> Self {
+        Self {
+            markers: true,
+            allowed_lateness: HumanDuration::from_secs(600),
         }
     }
 }
@@ -225,8 +256,13 @@ impl Validate for ArchiveConfig {
         if let Err(e) = crate::sink::SinkUrl::parse(&self.url) {
             v.error("archive.url", e);
         }
-        if let Err(e) = PathTemplate::parse(&self.path) {
-            v.error("archive.path", e);
+        match PathTemplate::parse(&self.path) {
+            Err(e) => v.error("archive.path", e),
+            Ok(t) if self.completeness.markers && t.has_partition() => v.error(
+                "archive.completeness.markers",
+                "_SUCCESS markers need a path without %{partition} (one directory holds every partition); set markers = false or drop %{partition}",
+            ),
+            Ok(_) => {}
         }
         if let Err(e) = parse_time_zone(&self.time_zone) {
             v.error("archive.time_zone", e);

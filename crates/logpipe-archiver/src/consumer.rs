@@ -19,6 +19,7 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientConfig, ClientContext, Message, Offset, TopicPartitionList};
 
 use crate::config::StartOffset;
+use crate::marker::Touched;
 use crate::metrics;
 use crate::recovery;
 use crate::rolling::RollReason;
@@ -57,14 +58,22 @@ pub(crate) struct Engine {
     shutdown: Shutdown,
     /// Kafka offsets to commit (lag display only).
     to_commit: Vec<(String, i32, i64)>,
+    /// Directories committed into, for the `_SUCCESS` marker thread.
+    touched: Option<std::sync::mpsc::Sender<Touched>>,
     assigned_once: bool,
 }
 
 impl Engine {
-    pub fn new(archive: Archive, start_offset: StartOffset, shutdown: Shutdown) -> Self {
+    pub fn new(
+        archive: Archive,
+        start_offset: StartOffset,
+        shutdown: Shutdown,
+        touched: Option<std::sync::mpsc::Sender<Touched>>,
+    ) -> Self {
         Self {
             archive,
             start_offset,
+            touched,
             owned: HashMap::new(),
             shutdown,
             to_commit: Vec::new(),
@@ -81,10 +90,15 @@ impl Engine {
         let value = msg.payload();
         let (time, fallback) = self.archive.record_time(value, msg.timestamp().to_millis());
         let offset = msg.offset();
-        match owned
-            .writer
-            .append(&self.archive, offset, value, time, fallback, Instant::now())
-        {
+        match owned.writer.append(
+            &self.archive,
+            offset,
+            value,
+            time,
+            fallback,
+            Instant::now(),
+            wall_clock_ms(),
+        ) {
             Ok(appended) => {
                 if let Some(bad) = appended.unwritable {
                     if self.archive.config.dead_letter {
@@ -125,7 +139,17 @@ impl Engine {
             reason = c.reason.as_str(),
             "file committed"
         );
+        self.touch(&key.0, c.bucket);
         self.to_commit.push((key.0.clone(), key.1, c.range.end + 1));
+    }
+
+    fn touch(&self, topic: &str, bucket: i64) {
+        if let Some(t) = &self.touched {
+            let _ = t.send(Touched {
+                topic: topic.to_owned(),
+                bucket,
+            });
+        }
     }
 
     /// Put a partition aside after a sink error (the caller pauses it).
@@ -223,6 +247,9 @@ impl Engine {
             dirs_listed = r.dirs_listed,
             "partition recovered from the archive"
         );
+        if let Some(b) = r.bucket {
+            self.touch(topic, b);
+        }
         Ok((
             offset,
             PartitionWriter::new(topic, partition, r.next_offset, r.bucket),
@@ -305,6 +332,12 @@ impl Engine {
             .filter(|o| matches!(o.state, State::Stopped))
             .count()
     }
+}
+
+fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// `d` ± 20 %.

@@ -12,6 +12,7 @@
 pub mod config;
 mod consumer;
 pub mod format;
+mod marker;
 pub mod metrics;
 pub mod path;
 pub mod recovery;

@@ -22,6 +22,7 @@ pub const TIME_FALLBACKS: &str = "logpipe_archive_time_fallbacks_total";
 pub const CONSUMER_LAG: &str = "logpipe_archive_consumer_lag_messages";
 pub const ASSIGNED_PARTITIONS: &str = "logpipe_archive_assigned_partitions";
 pub const STOPPED_PARTITIONS: &str = "logpipe_archive_stopped_partitions";
+pub const SUCCESS_MARKERS: &str = "logpipe_archive_success_markers_total";
 pub const LAST_COMMIT: &str = "logpipe_archive_last_commit_timestamp_seconds";
 
 /// The archiver's metrics, for [`logpipe_core::metrics::describe`].
@@ -43,5 +44,6 @@ pub const METRICS: &[MetricDef] = &[
     MetricDef::gauge(CONSUMER_LAG, Unit::Count, "Messages behind the partition's high watermark (librdkafka statistics)"),
     MetricDef::gauge(ASSIGNED_PARTITIONS, Unit::Count, "Kafka partitions currently owned by this archiver"),
     MetricDef::gauge(STOPPED_PARTITIONS, Unit::Count, "Owned partitions stopped by an error that retrying cannot fix"),
+    MetricDef::counter(SUCCESS_MARKERS, "_SUCCESS markers written into complete time directories, by topic"),
     MetricDef::gauge(LAST_COMMIT, Unit::Seconds, "Wall-clock time of the last committed file, by topic (freshness)"),
 ];

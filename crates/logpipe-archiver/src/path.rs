@@ -185,6 +185,24 @@ impl PathTemplate {
         }
     }
 
+    /// The bucket after `bucket` (where its directory ends); `None` for a
+    /// template without a time field (one directory forever).
+    pub fn next_bucket(&self, bucket: i64) -> Option<i64> {
+        match self.granule {
+            Granule::None => None,
+            Granule::Seconds(g) => Some(bucket + g),
+            Granule::Month | Granule::Year => {
+                let t = DateTime::from_timestamp(bucket, 0)?.date_naive();
+                let next = if self.granule == Granule::Month {
+                    t.checked_add_months(chrono::Months::new(1))?
+                } else {
+                    t.with_year(t.year() + 1)?
+                };
+                Some(next.and_hms_opt(0, 0, 0)?.and_utc().timestamp())
+            }
+        }
+    }
+
     /// Render the directory of `topic`/`partition` for a bucket.
     pub fn render(&self, topic: &str, partition: i32, bucket: i64) -> String {
         let t = DateTime::from_timestamp(bucket, 0).unwrap_or_default();
@@ -358,6 +376,13 @@ mod tests {
         let b = monthly.bucket(local_seconds(T, 0, 0));
         assert_eq!(monthly.render("x", 0, b), "y=2024/m=04");
         assert_eq!(b, 1_711_929_600, "2024-04-01T00:00:00Z");
+        assert_eq!(
+            monthly.next_bucket(b),
+            Some(1_714_521_600),
+            "2024-05-01T00:00:00Z"
+        );
+        let hourly = PathTemplate::parse("%Y/%H").unwrap();
+        assert_eq!(hourly.next_bucket(3600), Some(7200));
     }
 
     #[test]

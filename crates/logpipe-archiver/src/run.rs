@@ -3,6 +3,7 @@
 //! commit every open file on shutdown.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use logpipe_core::config::KafkaProperties;
@@ -13,6 +14,8 @@ use rdkafka::ClientConfig;
 
 use crate::config::ArchiveConfig;
 use crate::consumer::{self, Engine};
+use crate::marker::MarkerWriter;
+use crate::sink::Sink;
 use crate::writer::Archive;
 
 /// Run the archiver until `shutdown`; `kafka` is `[kafka]` merged with
@@ -37,11 +40,42 @@ pub async fn run(
             .context("opening the sink panicked")??
     };
     tracing::info!(sink = sink.describe(), topics = ?config.topics, "archiving");
-    let archive = Archive::new(sink, dlq, config)?;
-    let engine = Engine::new(archive, start_offset, shutdown);
-    tokio::task::spawn_blocking(move || consumer::consume(consumer_config, engine, notifier))
-        .await
-        .context("the consumer thread panicked")?
+    let sink: Arc<dyn Sink> = Arc::from(sink);
+    let archive = Archive::new(sink.clone(), dlq, config.clone())?;
+    let (touched, markers) = if config.completeness.markers {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let settle = config.completeness.allowed_lateness.get()
+            + config.roll.idle_timeout.get()
+            + 2 * archive.policy().tick_interval()
+            + Duration::from_secs(5);
+        let (tz, round) = (
+            crate::config::parse_time_zone(&config.time_zone)
+                .map_err(|e| anyhow::anyhow!("archive.time_zone: {e}"))?,
+            config.round.map_or(0, |r| r.get().as_secs() as i64),
+        );
+        let writer = MarkerWriter {
+            sink,
+            template: archive.template().clone(),
+            settle,
+            local: Box::new(move |ms| crate::path::local_seconds(ms, tz, round)),
+        };
+        let thread = std::thread::Builder::new()
+            .name("archive-markers".into())
+            .spawn(move || writer.run(rx))
+            .context("cannot start the marker thread")?;
+        (Some(tx), Some(thread))
+    } else {
+        (None, None)
+    };
+    let engine = Engine::new(archive, start_offset, shutdown, touched);
+    let result =
+        tokio::task::spawn_blocking(move || consumer::consume(consumer_config, engine, notifier))
+            .await
+            .context("the consumer thread panicked")?;
+    if let Some(m) = markers {
+        let _ = tokio::task::spawn_blocking(move || m.join()).await;
+    }
+    result
 }
 
 /// Consumer settings: the operator's properties, our defaults where unset,

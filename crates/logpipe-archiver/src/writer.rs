@@ -30,7 +30,7 @@ const WRITE_CHUNK: usize = 1 << 20;
 
 /// What every partition writer shares: the sink and the settings.
 pub(crate) struct Archive {
-    pub sink: Box<dyn Sink>,
+    pub sink: Arc<dyn Sink>,
     /// Dead letters of records that cannot be written; flushed before a
     /// file past them is committed.
     pub dlq: DeadLetters,
@@ -40,11 +40,14 @@ pub(crate) struct Archive {
     ext: &'static str,
     tz_offset: i32,
     round_secs: i64,
+    /// With completeness markers: how far behind the wall clock a record may
+    /// be and still go to its own time directory.
+    lateness_ms: Option<i64>,
 }
 
 impl Archive {
     pub fn new(
-        sink: Box<dyn Sink>,
+        sink: Arc<dyn Sink>,
         dlq: DeadLetters,
         config: Arc<ArchiveConfig>,
     ) -> anyhow::Result<Self> {
@@ -60,6 +63,10 @@ impl Archive {
             ext: config.extension(),
             tz_offset,
             round_secs: config.round.map_or(0, |r| r.get().as_secs() as i64),
+            lateness_ms: config
+                .completeness
+                .markers
+                .then(|| config.completeness.allowed_lateness.get().as_millis() as i64),
             config,
         })
     }
@@ -92,9 +99,24 @@ impl Archive {
         }
     }
 
-    fn bucket(&self, time: Millis) -> i64 {
-        self.template
-            .bucket(local_seconds(time, self.tz_offset, self.round_secs))
+    /// `ms` in template time: seconds in the configured zone, rounded.
+    pub fn local_seconds(&self, ms: Millis) -> i64 {
+        local_seconds(ms, self.tz_offset, self.round_secs)
+    }
+
+    /// The time bucket (directory) of `time`.
+    pub fn bucket(&self, time: Millis) -> i64 {
+        self.template.bucket(self.local_seconds(time))
+    }
+
+    /// Where a record of `time` goes when it arrives at `wall` (the wall
+    /// clock), and whether it is late: with markers, a record older than
+    /// the allowed lateness goes to the directory of its arrival.
+    fn placement(&self, time: Millis, wall: Millis) -> (i64, bool) {
+        match self.lateness_ms {
+            Some(l) if time < wall - l => (self.bucket(wall), true),
+            _ => (self.bucket(time), false),
+        }
     }
 }
 
@@ -104,6 +126,8 @@ pub(crate) struct Committed {
     pub path: String,
     pub range: FileRange,
     pub records: u64,
+    /// Time bucket of its directory.
+    pub bucket: i64,
     /// Bytes written (compressed).
     pub bytes: u64,
     pub reason: RollReason,
@@ -206,13 +230,17 @@ impl PartitionWriter {
         time: Millis,
         time_fallback: bool,
         now: Instant,
+        wall: Millis,
     ) -> Result<Appended, AppendError> {
-        let mut bucket = archive.bucket(time);
+        let (mut bucket, mut late) = archive.placement(time, wall);
         if let Some(current) = self.bucket {
             if bucket < current {
-                self.counts.late += 1;
+                late = true;
                 bucket = current;
             }
+        }
+        if late {
+            self.counts.late += 1;
         }
         if time_fallback {
             self.counts.time_fallbacks += 1;
@@ -412,6 +440,7 @@ impl PartitionWriter {
             path,
             range,
             records: f.records,
+            bucket: f.bucket,
             bytes: f.bytes_out,
             reason,
         })

@@ -7,7 +7,10 @@
 //! sort by offset. Kafka topic names cannot contain `+`, so the name parses
 //! unambiguously from the right.
 
+use std::collections::BTreeMap;
 use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 /// Digits of a zero-padded offset (`i64::MAX` has 19).
 pub const OFFSET_WIDTH: usize = 19;
@@ -18,6 +21,31 @@ pub const TEMP_DIR: &str = "_tmp";
 
 /// Name of the completeness marker of a time directory.
 pub const SUCCESS_MARKER: &str = "_SUCCESS";
+
+/// The content of a `_SUCCESS` marker: written into a time directory once
+/// no partition can add to it, with what each partition holds there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuccessMarker {
+    pub topic: String,
+    /// The directory, relative to the archive root.
+    pub dir: String,
+    /// When the marker was written (RFC 3339, UTC).
+    pub written_at: String,
+    /// Per partition present in the directory (partitions with no file
+    /// there are absent).
+    pub partitions: BTreeMap<i32, PartitionSummary>,
+}
+
+/// One partition's files in a marked directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionSummary {
+    pub files: u64,
+    /// Smallest start and largest end offset of its files there.
+    pub first_offset: i64,
+    pub last_offset: i64,
+    /// Records (lines or rows) in those files.
+    pub records: u64,
+}
 
 /// A committed archive file, as its name describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
