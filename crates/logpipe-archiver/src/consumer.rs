@@ -24,7 +24,7 @@ use crate::metrics;
 use crate::recovery;
 use crate::rolling::RollReason;
 use crate::sink::SinkError;
-use crate::writer::{AppendError, Archive, Committed, PartitionWriter};
+use crate::writer::{AppendError, Archive, Committed, PartitionWriter, Record};
 
 /// First and largest pause after a retriable sink error.
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
@@ -90,15 +90,16 @@ impl Engine {
         let value = msg.payload();
         let (time, fallback) = self.archive.record_time(value, msg.timestamp().to_millis());
         let offset = msg.offset();
-        match owned.writer.append(
-            &self.archive,
+        let record = Record {
             offset,
             value,
             time,
-            fallback,
-            Instant::now(),
-            wall_clock_ms(),
-        ) {
+            time_fallback: fallback,
+        };
+        match owned
+            .writer
+            .append(&self.archive, record, Instant::now(), wall_clock_ms())
+        {
             Ok(appended) => {
                 if let Some(bad) = appended.unwritable {
                     if self.archive.config.dead_letter {

@@ -133,6 +133,18 @@ pub(crate) struct Committed {
     pub reason: RollReason,
 }
 
+/// One Kafka record as the writer sees it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Record<'a> {
+    pub offset: i64,
+    /// `None` for a tombstone.
+    pub value: Option<&'a [u8]>,
+    /// The time it is filed under ([`Archive::record_time`]).
+    pub time: Millis,
+    /// The time came from the Kafka timestamp, not the event.
+    pub time_fallback: bool,
+}
+
 /// What one append did.
 #[derive(Default)]
 pub(crate) struct Appended {
@@ -225,13 +237,16 @@ impl PartitionWriter {
     pub fn append(
         &mut self,
         archive: &Archive,
-        offset: i64,
-        value: Option<&[u8]>,
-        time: Millis,
-        time_fallback: bool,
+        record: Record<'_>,
         now: Instant,
         wall: Millis,
     ) -> Result<Appended, AppendError> {
+        let Record {
+            offset,
+            value,
+            time,
+            time_fallback,
+        } = record;
         let (mut bucket, mut late) = archive.placement(time, wall);
         if let Some(current) = self.bucket {
             if bucket < current {
