@@ -100,6 +100,18 @@ fn walk(
     Ok(())
 }
 
+/// The records of one archive file: its lines, without the newlines.
+pub fn read_records(sink: &dyn Sink, file: &ArchivedFile) -> Result<Vec<Vec<u8>>, SinkError> {
+    let raw = sink.read(&file.path)?;
+    let text = decode(&file.range.ext, &raw)
+        .map_err(|e| SinkError::fatal("corrupt", format!("{}: {e}", file.path)))?;
+    let body = text.strip_suffix(b"\n").unwrap_or(&text);
+    if body.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(body.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect())
+}
+
 /// Records in one archive file, by reading it whole and counting lines.
 pub fn count_records(sink: &dyn Sink, file: &ArchivedFile) -> Result<u64, SinkError> {
     let raw = sink.read(&file.path)?;

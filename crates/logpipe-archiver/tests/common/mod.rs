@@ -105,13 +105,7 @@ pub fn read_back(c: &ArchiveConfig, topic: &str) -> BTreeMap<(i32, i64), Vec<u8>
     let template = PathTemplate::parse(&c.path).unwrap();
     let mut out = BTreeMap::new();
     for f in verify::list_files(sink.as_ref(), &template, topic).unwrap() {
-        let raw = sink.read(&f.path).unwrap();
-        let text = verify::decode(&f.range.ext, &raw).unwrap();
-        let lines: Vec<&[u8]> = text
-            .strip_suffix(b"\n")
-            .unwrap_or(&text)
-            .split(|b| *b == b'\n')
-            .collect();
+        let lines = verify::read_records(sink.as_ref(), &f).unwrap();
         assert_eq!(
             lines.len() as u64,
             f.range.len(),
@@ -119,7 +113,7 @@ pub fn read_back(c: &ArchiveConfig, topic: &str) -> BTreeMap<(i32, i64), Vec<u8>
             f.path
         );
         for (i, line) in lines.into_iter().enumerate() {
-            let prev = out.insert((f.range.partition, f.range.start + i as i64), line.to_vec());
+            let prev = out.insert((f.range.partition, f.range.start + i as i64), line);
             assert!(
                 prev.is_none(),
                 "offset {}+{i} archived twice ({})",
