@@ -67,7 +67,7 @@ pub fn use_hdfs(c: &mut ArchiveConfig, fake: &FakeHdfs, root: &str) {
 /// An archiver running in the test's runtime.
 pub struct Running {
     pub shutdown: Shutdown,
-    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Running {
@@ -79,13 +79,17 @@ impl Running {
             shutdown.clone(),
             Notifier::from_env(),
         ));
-        Running { shutdown, handle }
+        Running {
+            shutdown,
+            handle: Some(handle),
+        }
     }
 
     /// SIGTERM-like stop: every open file is committed.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.shutdown.trigger();
-        tokio::time::timeout(Duration::from_secs(60), self.handle)
+        let handle = self.handle.take().expect("stopped once");
+        tokio::time::timeout(Duration::from_secs(60), handle)
             .await
             .expect("the archiver stops within 60 s")
             .expect("the archiver task did not panic")
@@ -93,7 +97,15 @@ impl Running {
     }
 
     pub fn is_finished(&self) -> bool {
-        self.handle.is_finished()
+        self.handle.as_ref().is_none_or(|h| h.is_finished())
+    }
+}
+
+impl Drop for Running {
+    /// A test that fails before `stop` must not leave the consumer thread
+    /// running (the runtime would wait for it forever).
+    fn drop(&mut self) {
+        self.shutdown.trigger();
     }
 }
 
@@ -101,11 +113,25 @@ impl Running {
 /// committed files' names and contents. Panics on a file whose line count
 /// does not match its name's range (these tests dead-letter nothing).
 pub fn read_back(c: &ArchiveConfig, topic: &str) -> BTreeMap<(i32, i64), Vec<u8>> {
+    try_read_back(c, topic).unwrap()
+}
+
+/// The number of archived records, or 0 while the archive cannot be read
+/// (a fault injected for the archiver hits the test's reads too).
+pub fn archived(c: &ArchiveConfig, topic: &str) -> usize {
+    try_read_back(c, topic).map_or(0, |m| m.len())
+}
+
+/// [`read_back`], with sink errors returned.
+pub fn try_read_back(
+    c: &ArchiveConfig,
+    topic: &str,
+) -> Result<BTreeMap<(i32, i64), Vec<u8>>, logpipe_archiver::sink::SinkError> {
     let sink = logpipe_archiver::sink::open(c, tokio::runtime::Handle::current()).unwrap();
     let template = PathTemplate::parse(&c.path).unwrap();
     let mut out = BTreeMap::new();
-    for f in verify::list_files(sink.as_ref(), &template, topic).unwrap() {
-        let lines = verify::read_records(sink.as_ref(), &f).unwrap();
+    for f in verify::list_files(sink.as_ref(), &template, topic)? {
+        let lines = verify::read_records(sink.as_ref(), &f)?;
         assert_eq!(
             lines.len() as u64,
             f.range.len(),
@@ -122,7 +148,7 @@ pub fn read_back(c: &ArchiveConfig, topic: &str) -> BTreeMap<(i32, i64), Vec<u8>
             );
         }
     }
-    out
+    Ok(out)
 }
 
 /// `archive verify` of `topic`.
