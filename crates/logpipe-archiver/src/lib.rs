@@ -7,10 +7,12 @@
 //!
 //! Data flows one way: Kafka → [`consumer`] → [`writer`] ([`format`] encodes,
 //! [`rolling`] decides when to commit, [`path`] where) → [`sink`];
-//! [`recovery`] reads the archive back on assignment.
+//! [`recovery`] reads the archive back on assignment. [`flume`] maps an
+//! Apache Flume agent config onto `[archive]`, for migrations.
 
 pub mod config;
 mod consumer;
+pub mod flume;
 pub mod format;
 mod marker;
 pub mod metrics;

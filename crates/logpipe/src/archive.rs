@@ -60,6 +60,16 @@ struct RunArgs {
     /// Prometheus /metrics listen address.
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
+    /// Take `[archive]` from a Flume agent config (Kafka source → HDFS sink)
+    /// instead; every key that does not map is reported with file:line.
+    #[arg(long, requires = "agent")]
+    flume_conf: Option<PathBuf>,
+    /// The Flume agent's name in --flume-conf (the part before `.sources`).
+    #[arg(long, requires = "flume_conf")]
+    agent: Option<String>,
+    /// With --flume-conf: print the equivalent `[archive]` section and exit.
+    #[arg(long, requires = "flume_conf")]
+    print_toml: bool,
 }
 
 pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
@@ -71,6 +81,28 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut config = Config::load(args.config.as_deref())?;
+    if let (Some(file), Some(agent)) = (&args.flume_conf, &args.agent) {
+        let import = match logpipe_archiver::flume::import(file, agent) {
+            Ok(import) => import,
+            Err(diagnostics) => {
+                for d in &diagnostics {
+                    eprintln!("{d}");
+                }
+                anyhow::bail!(
+                    "{}: cannot be used as an [archive] section (problems above)",
+                    file.display()
+                );
+            }
+        };
+        for d in &import.notes {
+            eprintln!("{d}");
+        }
+        if args.print_toml {
+            print!("{}", logpipe_archiver::flume::to_toml(&import));
+            return Ok(ExitCode::SUCCESS);
+        }
+        config.archive = import.config;
+    }
     for (k, v) in args.kafka {
         config.archive.kafka.set(&k, v);
     }
