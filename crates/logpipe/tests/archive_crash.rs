@@ -92,7 +92,7 @@ fn committed(c: &ArchiveConfig) -> u64 {
 }
 
 /// (partition, offset) → line, asserting no offset is archived twice.
-fn read_back(c: &ArchiveConfig) -> BTreeMap<(i32, i64), Vec<u8>> {
+fn read_back(c: &ArchiveConfig) -> Archived {
     let sink = logpipe_archiver::sink::open(c, tokio::runtime::Handle::current()).unwrap();
     let t = PathTemplate::parse(&c.path).unwrap();
     let mut out = BTreeMap::new();
@@ -111,7 +111,11 @@ fn read_back(c: &ArchiveConfig) -> BTreeMap<(i32, i64), Vec<u8>> {
     out
 }
 
-fn events() -> (Vec<(i32, Vec<u8>)>, BTreeMap<(i32, i64), Vec<u8>>) {
+/// (partition, offset) → value.
+type Archived = BTreeMap<(i32, i64), Vec<u8>>;
+
+/// The messages to produce, and what the archive must then hold.
+fn events() -> (Vec<(i32, Vec<u8>)>, Archived) {
     let mut next = [0i64; 3];
     let mut msgs = Vec::new();
     let mut want = BTreeMap::new();
