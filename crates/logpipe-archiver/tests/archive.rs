@@ -203,3 +203,69 @@ async fn a_dead_writers_temporary_is_removed_and_its_range_rewritten() {
         "the lease was taken over"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_archivers_in_one_group_hand_partitions_over_without_loss_or_duplicates() {
+    let cluster = mock_cluster(&[("logs", 6)]);
+    let bootstrap = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut c, kafka) = config(
+        &format!("file://{}", dir.path().display()),
+        "logs",
+        &bootstrap,
+    );
+    c.roll.max_records = 0;
+    c.roll.idle_timeout = logpipe_core::config::HumanDuration::from_secs(30);
+    let evs = events(18_000, 6, START, 3600.0);
+    produce(&bootstrap, "logs", &evs[..6_000]);
+    let a = Running::start(c.clone(), kafka.clone());
+    // Files stay open (no size, count or idle roll within the test): only
+    // revocation and shutdown commit them.
+    let cc = c.clone();
+    wait_until(
+        "A has a file open in every partition",
+        Duration::from_secs(60),
+        move || temporaries(&cc).len() == 6,
+    )
+    .await;
+    assert!(
+        blocking({
+            let cc = c.clone();
+            move || read_back(&cc, "logs").is_empty()
+        })
+        .await
+    );
+    // B joins: A must commit its open files when its partitions are revoked.
+    let b = Running::start(c.clone(), kafka.clone());
+    let cc = c.clone();
+    wait_until(
+        "A's open files committed at the rebalance",
+        Duration::from_secs(60),
+        move || !read_back(&cc, "logs").is_empty(),
+    )
+    .await;
+    produce(&bootstrap, "logs", &evs[6_000..12_000]);
+    // A leaves: B takes over every partition and resumes after A's files.
+    a.stop().await;
+    produce(&bootstrap, "logs", &evs[12_000..]);
+    b.stop().await;
+    // Whatever B had open was committed at its stop; a last run (same
+    // group) picks up anything B had not yet fetched.
+    let mut c_last = c.clone();
+    c_last.roll.idle_timeout = logpipe_core::config::HumanDuration::from_millis(300);
+    let last = Running::start(c_last, kafka);
+    let cc = c.clone();
+    wait_until("everything archived", Duration::from_secs(60), move || {
+        read_back(&cc, "logs").len() == 18_000
+    })
+    .await;
+    last.stop().await;
+    let cc = c.clone();
+    let (got, reports) =
+        blocking(move || (read_back(&cc, "logs"), verify_reports(&cc, "logs"))).await;
+    assert!(
+        got == expected(&evs),
+        "every event once across the hand-overs"
+    );
+    assert!(reports.iter().all(|r| r.is_clean()), "{reports:?}");
+}
