@@ -1,7 +1,8 @@
 //! Test support for logpipe.
 //!
 //! - [`hdfs`]: a protocol-level fake HDFS (NameNode + DataNodes) that the real hdfs-native
-//!   client talks to over 127.0.0.1, with fault injection and a call log.
+//!   client and Hadoop's own Java client talk to over 127.0.0.1, with fault injection and a
+//!   call log.
 //! - [`kafka`]: librdkafka's mock cluster with topics, producing to explicit partitions,
 //!   reading a topic back.
 //! - [`mariadb`]: a fresh MariaDB database per test.

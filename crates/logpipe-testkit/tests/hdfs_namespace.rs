@@ -297,7 +297,7 @@ async fn a_phantom_lease_blocks_create_with_already_being_created() {
 async fn unknown_methods_answer_rpc_no_such_method() {
     let hdfs = fake(1).await;
     let client = hdfs.client().unwrap();
-    let err = bounded(20, "setTimes", client.set_times("/", 0, 0))
+    let err = bounded(20, "getContentSummary", client.get_content_summary("/"))
         .await
         .unwrap_err();
     assert_eq!(rpc_class(err), ex::RPC_NO_SUCH_METHOD);
@@ -305,5 +305,59 @@ async fn unknown_methods_answer_rpc_no_such_method() {
     bounded(20, "mkdirs", client.mkdirs("/after", 0o755, true))
         .await
         .unwrap();
+    assert_no_protocol_errors(&hdfs);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabled_features_answer_as_a_namenode_without_them() {
+    let hdfs = fake(1).await;
+    let client = hdfs.client().unwrap();
+    bounded(20, "disabled features", async {
+        write_file(&client, "/feat/f", b"abc", 3, 1).await.unwrap();
+        // ACLs, as with dfs.namenode.acls.enabled=false.
+        let acl = client
+            .get_acl_status("/feat/f")
+            .await
+            .err()
+            .expect("ACLs refused");
+        assert_eq!(rpc_class(acl), ex::ACL_EXCEPTION);
+        // Append, as a NameNode with append disabled; the file is left closed and intact.
+        let append = client
+            .append("/feat/f")
+            .await
+            .err()
+            .expect("append refused");
+        assert_eq!(rpc_class(append), ex::UNSUPPORTED_OPERATION);
+        assert_eq!(read_file(&client, "/feat/f").await.unwrap(), b"abc");
+    })
+    .await;
+    assert_no_protocol_errors(&hdfs);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_replication_permission_and_times_are_reported_by_stat() {
+    let hdfs = fake(2).await;
+    let client = hdfs.client().unwrap();
+    bounded(20, "attributes", async {
+        write_file(&client, "/attr/f", b"abc", 3, 2).await.unwrap();
+        assert!(client.set_replication("/attr/f", 1).await.unwrap());
+        assert!(!client.set_replication("/attr", 1).await.unwrap());
+        client.set_permission("/attr/f", 0o600).await.unwrap();
+        client
+            .set_times("/attr/f", 1_500_000_000_000, 1_500_000_000_001)
+            .await
+            .unwrap();
+        let status = client.get_file_info("/attr/f").await.unwrap();
+        assert_eq!(status.replication, Some(1));
+        assert_eq!(status.permission, 0o600);
+        assert_eq!(status.modification_time, 1_500_000_000_000);
+        assert_eq!(status.access_time, 1_500_000_000_001);
+        let missing = client
+            .set_permission("/attr/nope", 0o600)
+            .await
+            .unwrap_err();
+        assert_eq!(rpc_class(missing), ex::FILE_NOT_FOUND);
+    })
+    .await;
     assert_no_protocol_errors(&hdfs);
 }

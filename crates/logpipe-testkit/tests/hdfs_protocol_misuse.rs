@@ -31,11 +31,61 @@ async fn assert_closed(stream: &mut TcpStream) {
     assert_eq!(n, 0, "server kept talking: {:?}", &buf[..n]);
 }
 
+fn sasl_frame(state: i32) -> Vec<u8> {
+    let header = RpcRequestHeaderProto {
+        rpc_kind: Some(RPC_KIND_PROTOCOL_BUFFER),
+        rpc_op: Some(RPC_OP_FINAL_PACKET),
+        call_id: SASL_CALL_ID,
+        client_id: Vec::new(),
+        retry_count: Some(-1),
+        state_id: None,
+    }
+    .encode_length_delimited_to_vec();
+    let sasl = RpcSaslProto {
+        version: None,
+        state,
+        token: None,
+        auths: Vec::new(),
+    }
+    .encode_length_delimited_to_vec();
+    let frame = [header, sasl].concat();
+    [(frame.len() as u32).to_be_bytes().to_vec(), frame].concat()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn namenode_rejects_a_sasl_handshake_as_protocol_misuse() {
+async fn namenode_answers_a_sasl_negotiation_with_simple_like_an_insecure_hadoop() {
     let hdfs = fake(1).await;
     let mut stream = TcpStream::connect(hdfs.namenode_addr()).await.unwrap();
-    stream.write_all(b"hrpc\x09\x00\xdf").await.unwrap();
+    let mut out = b"hrpc\x09\x00\xdf".to_vec();
+    out.extend(sasl_frame(sasl_state::NEGOTIATE));
+    stream.write_all(&out).await.unwrap();
+    let mut len = [0u8; 4];
+    bounded(10, "negotiate answer", stream.read_exact(&mut len))
+        .await
+        .unwrap();
+    let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
+    stream.read_exact(&mut frame).await.unwrap();
+    let mut frame = bytes::Bytes::from(frame);
+    let header = RpcResponseHeaderProto::decode_length_delimited(&mut frame).unwrap();
+    assert_eq!(header.call_id as i32, SASL_CALL_ID);
+    assert_eq!(header.status, RpcStatusProto::Success as i32);
+    let sasl = RpcSaslProto::decode_length_delimited(&mut frame).unwrap();
+    assert_eq!(
+        sasl.state,
+        sasl_state::SUCCESS,
+        "SUCCESS means: go on with SIMPLE"
+    );
+    assert!(hdfs.protocol_errors().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namenode_rejects_a_sasl_exchange_other_than_negotiate_as_protocol_misuse() {
+    let hdfs = fake(1).await;
+    let mut stream = TcpStream::connect(hdfs.namenode_addr()).await.unwrap();
+    let mut out = b"hrpc\x09\x00\xdf".to_vec();
+    // INITIATE straight away: a client insisting on Kerberos.
+    out.extend(sasl_frame(2));
+    stream.write_all(&out).await.unwrap();
     wait_for_protocol_error(&hdfs, "only speaks SIMPLE").await;
     assert_closed(&mut stream).await;
 }
@@ -77,8 +127,22 @@ async fn namenode_rejects_calls_for_another_protocol() {
         out.extend_from_slice(&frame);
     }
     stream.write_all(&out).await.unwrap();
+    // Like Hadoop: an ERROR answer (RpcNoSuchProtocolException), the connection stays open;
+    // the fake also records the misuse.
+    let mut len = [0u8; 4];
+    bounded(10, "answer", stream.read_exact(&mut len))
+        .await
+        .unwrap();
+    let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
+    stream.read_exact(&mut frame).await.unwrap();
+    let header = RpcResponseHeaderProto::decode_length_delimited(frame.as_slice()).unwrap();
+    assert_eq!(header.call_id, 0);
+    assert_eq!(header.status, RpcStatusProto::Error as i32);
+    assert_eq!(
+        header.exception_class_name.as_deref(),
+        Some("org.apache.hadoop.ipc.RpcNoSuchProtocolException")
+    );
     wait_for_protocol_error(&hdfs, "NotClientProtocol").await;
-    assert_closed(&mut stream).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

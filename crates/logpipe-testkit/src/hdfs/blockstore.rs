@@ -1,7 +1,9 @@
 //! In-memory block replicas of the fake DataNodes, plus the NameNode's record of which blocks
-//! exist (so a DataNode can reject a write for a block the NameNode never allocated).
+//! it deleted (so a write still in progress on a deleted block fails, as on a real DataNode
+//! once the block is invalidated). Like a real DataNode, a fake one accepts a write for any
+//! block id: it does not ask the NameNode what it allocated.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One DataNode's copy of a block.
 #[derive(Clone, Debug)]
@@ -18,25 +20,21 @@ pub(crate) struct Replica {
 #[derive(Default)]
 pub(crate) struct BlockStore {
     replicas: HashMap<(usize, u64), Replica>,
-    /// Block id → latest generation stamp the NameNode issued for it.
-    allocated: HashMap<u64, u64>,
+    /// Blocks the NameNode deleted (a DataNode fails a write still in progress on them).
+    deleted: HashSet<u64>,
 }
 
 impl BlockStore {
-    /// The NameNode allocated `block_id` (or bumped its generation stamp).
-    pub fn allocate(&mut self, block_id: u64, gen_stamp: u64) {
-        self.allocated.insert(block_id, gen_stamp);
-    }
-
-    /// The latest generation stamp the NameNode issued for `block_id`, if it exists.
-    pub fn allocated_gen_stamp(&self, block_id: u64) -> Option<u64> {
-        self.allocated.get(&block_id).copied()
-    }
-
     /// The block was deleted: drop it and all its replicas.
     pub fn invalidate(&mut self, block_id: u64) {
-        self.allocated.remove(&block_id);
+        self.deleted.insert(block_id);
         self.replicas.retain(|(_, id), _| *id != block_id);
+    }
+
+    /// True once the NameNode deleted the block (its file was deleted or overwritten, or the
+    /// client abandoned it).
+    pub fn is_deleted(&self, block_id: u64) -> bool {
+        self.deleted.contains(&block_id)
     }
 
     pub fn replica(&self, datanode: usize, block_id: u64) -> Option<&Replica> {

@@ -20,6 +20,8 @@ use super::transfer::{self, TransferError};
 
 /// Data bytes per read packet (a multiple of any sensible bytes-per-checksum).
 const READ_PACKET_DATA: usize = 64 * 1024;
+/// The seqno of a heartbeat packet (and of its ack).
+const HEARTBEAT_SEQNO: i64 = -1;
 
 /// Accepts connections for DataNode `index` until `shutdown` turns true.
 pub(crate) async fn serve(
@@ -244,6 +246,79 @@ impl Connection {
         plan
     }
 
+    /// Prepares the replicas of every DataNode of the pipeline for a WRITE_BLOCK, with the
+    /// checks a Hadoop DataNode makes (`createRbw`, `recoverRbw`, `recoverClose`). The
+    /// `latestGenerationStamp` matters only to recovery: at create the Java client sends 0.
+    fn setup_replicas(&self, op: &OpWriteBlockProto, pipeline: &[usize]) -> Result<(), String> {
+        let block = &op.header.base_header.block;
+        let target = block_name(block);
+        let latest_gs = op.latest_generation_stamp;
+        let mut store = self.cluster.store();
+        match op.stage {
+            stage::PIPELINE_SETUP_CREATE => {
+                for dn in pipeline {
+                    if let Some(replica) = store.replica(*dn, block.block_id) {
+                        return Err(format!(
+                            "ReplicaAlreadyExistsException: Block {target} already exists on datanode {dn} in state {} and thus cannot be created",
+                            if replica.finalized { "FINALIZED" } else { "RBW" }
+                        ));
+                    }
+                }
+                for dn in pipeline {
+                    store.create_replica(*dn, block.block_id, block.generation_stamp);
+                }
+                Ok(())
+            }
+            stage::PIPELINE_SETUP_STREAMING_RECOVERY | stage::PIPELINE_CLOSE_RECOVERY => {
+                if latest_gs < block.generation_stamp {
+                    return Err(format!(
+                        "recovery of {target} to the older generation stamp {latest_gs}"
+                    ));
+                }
+                for dn in pipeline {
+                    match store.replica(*dn, block.block_id) {
+                        Some(replica)
+                            if (block.generation_stamp..=latest_gs)
+                                .contains(&replica.gen_stamp)
+                                && replica.data.len() as u64 >= op.min_bytes_rcvd => {}
+                        Some(replica) => {
+                            return Err(format!(
+                                "ReplicaNotFoundException: recovery of {target} on datanode {dn}: replica has {} bytes gs {}, client expects >= {} bytes gs {}..={latest_gs}",
+                                replica.data.len(),
+                                replica.gen_stamp,
+                                op.min_bytes_rcvd,
+                                block.generation_stamp
+                            ))
+                        }
+                        None => {
+                            return Err(format!(
+                                "ReplicaNotFoundException: recovery of {target}: datanode {dn} has no replica"
+                            ))
+                        }
+                    }
+                }
+                let close = op.stage == stage::PIPELINE_CLOSE_RECOVERY;
+                for dn in pipeline {
+                    if let Some(replica) = store.replica_mut(*dn, block.block_id) {
+                        replica.gen_stamp = latest_gs;
+                        replica.finalized = close;
+                        if close {
+                            replica.data.truncate(op.min_bytes_rcvd as usize);
+                        }
+                    }
+                }
+                Ok(())
+            }
+            stage::PIPELINE_SETUP_APPEND | stage::PIPELINE_SETUP_APPEND_RECOVERY => Err(format!(
+                "append stage {} for {target}, but the fake NameNode never grants an append",
+                op.stage
+            )),
+            other => Err(format!(
+                "Unsupported stage {other} while receiving block {target} from a client"
+            )),
+        }
+    }
+
     async fn write_block(&mut self, op: OpWriteBlockProto) -> Result<Next, TransferError> {
         const OP: &str = "WRITE_BLOCK";
         let block = op.header.base_header.block.clone();
@@ -258,7 +333,6 @@ impl Connection {
             return Ok(Next::Close);
         }
 
-        // Validate the request against what the NameNode allocated.
         let checksum = &op.requested_checksum;
         if checksum.r#type != CHECKSUM_CRC32C || checksum.bytes_per_checksum == 0 {
             return self
@@ -266,19 +340,6 @@ impl Connection {
                 .await;
         }
         let bpc = checksum.bytes_per_checksum;
-        if op.pipeline_size as usize != op.targets.len() + 1 {
-            return self
-                .refuse_misuse(
-                    OP,
-                    &target,
-                    format!(
-                        "pipelineSize {} but {} targets",
-                        op.pipeline_size,
-                        op.targets.len()
-                    ),
-                )
-                .await;
-        }
         let pool_ok = self.cluster.namespace().block_pool_id() == block.pool_id;
         if !pool_ok {
             return self
@@ -290,80 +351,34 @@ impl Connection {
             match self.cluster.datanode_index(&node.id.datanode_uuid) {
                 Some(index) if !pipeline.contains(&index) => pipeline.push(index),
                 _ => {
-                    return self
-                        .refuse_misuse(
-                            OP,
-                            &target,
-                            format!("bad pipeline target {}", node.id.datanode_uuid),
-                        )
-                        .await
+                    // A real head DataNode cannot connect to such a mirror and names it as
+                    // the first bad link, so the client drops that node from the pipeline.
+                    let why = format!("bad pipeline target {}", node.id.datanode_uuid);
+                    self.record(OP, &target, Outcome::Error("ERROR".to_string()));
+                    let response = BlockOpResponseProto {
+                        status: Status::Error as i32,
+                        first_bad_link: Some(format!("{}:{}", node.id.ip_addr, node.id.xfer_port)),
+                        read_op_checksum_info: None,
+                        message: Some(why.clone()),
+                    };
+                    let _ = self.send(&response.encode_length_delimited_to_vec()).await;
+                    return Err(TransferError::Protocol(format!("{OP} {target}: {why}")));
                 }
             }
         }
-        let latest_gs = op.latest_generation_stamp;
-        let setup = {
-            let mut store = self.cluster.store();
-            match store.allocated_gen_stamp(block.block_id) {
-                None => Err(format!(
-                    "block {target} was never allocated by the NameNode"
-                )),
-                Some(gs) if gs != latest_gs => Err(format!(
-                    "latestGenerationStamp {latest_gs} but the NameNode issued {gs}"
-                )),
-                Some(_) => match op.stage {
-                    stage::PIPELINE_SETUP_CREATE => {
-                        if block.num_bytes.unwrap_or(0) != 0 || block.generation_stamp != latest_gs
-                        {
-                            Err("PIPELINE_SETUP_CREATE of a block that is not new".to_string())
-                        } else {
-                            for dn in &pipeline {
-                                store.create_replica(*dn, block.block_id, latest_gs);
-                            }
-                            Ok(())
-                        }
-                    }
-                    stage::PIPELINE_SETUP_STREAMING_RECOVERY => {
-                        let mut result = Ok(());
-                        for dn in &pipeline {
-                            match store.replica_mut(*dn, block.block_id) {
-                                Some(replica)
-                                    if replica.gen_stamp == block.generation_stamp
-                                        && replica.data.len() as u64 >= op.min_bytes_rcvd =>
-                                {
-                                    replica.gen_stamp = latest_gs;
-                                    replica.finalized = false;
-                                }
-                                Some(replica) => {
-                                    result = Err(format!(
-                                        "recovery of {target} on datanode {dn}: replica has {} bytes gs {}, client expects >= {} bytes gs {}",
-                                        replica.data.len(),
-                                        replica.gen_stamp,
-                                        op.min_bytes_rcvd,
-                                        block.generation_stamp
-                                    ));
-                                    break;
-                                }
-                                None => {
-                                    result = Err(format!(
-                                        "recovery of {target}: datanode {dn} has no replica"
-                                    ));
-                                    break;
-                                }
-                            }
-                        }
-                        result
-                    }
-                    other => Err(format!("unsupported block construction stage {other}")),
-                },
-            }
-        };
-        if let Err(why) = setup {
+        if let Err(why) = self.setup_replicas(&op, &pipeline) {
             return self.refuse_misuse(OP, &target, why).await;
+        }
+        if op.stage == stage::PIPELINE_CLOSE_RECOVERY {
+            // Like a real DataNode, close recovery finalizes the replicas during setup; no
+            // packets follow.
+            self.record(OP, &target, Outcome::Success);
+            self.respond(Status::Success, None).await?;
+            return Ok(Next::Continue);
         }
         let plan = self.plan_write(&pipeline);
         self.respond(Status::Success, None).await?;
 
-        let mut expected_seqno: Option<i64> = None;
         let mut expected_offset: Option<u64> = None;
         let mut packets_ok: u64 = 0;
         let mut bytes_ok: u64 = 0;
@@ -385,26 +400,28 @@ impl Connection {
                 }
             };
             let header = &packet.header;
-            if header.seqno == -1 {
+            if header.seqno == HEARTBEAT_SEQNO {
                 if !packet.data.is_empty() || header.last_packet_in_block {
                     return Err(TransferError::Protocol(format!(
                         "{target}: heartbeat packet carries data or ends the block"
                     )));
                 }
+                // A real DataNode acknowledges heartbeats (the Java client's ack reader relies
+                // on them to not time out while a writer is idle); clients skip these acks.
+                let ack = PipelineAckProto {
+                    seqno: HEARTBEAT_SEQNO,
+                    reply: vec![Status::Success as i32; pipeline.len()],
+                    downstream_ack_time_nanos: Some(0),
+                };
+                self.send(&ack.encode_length_delimited_to_vec()).await?;
                 continue;
             }
-            if let Some(expected) = expected_seqno {
-                if header.seqno != expected {
-                    return Err(TransferError::Protocol(format!(
-                        "{target}: packet seqno {} but expected {expected}",
-                        header.seqno
-                    )));
-                }
-            } else if header.seqno < 0
-                || (op.stage == stage::PIPELINE_SETUP_CREATE && header.seqno != 0)
-            {
+            // Only the sign is checked, as on a real DataNode: hdfs-native starts every block
+            // at seqno 0, the Java client numbers packets per stream, and the DataNode just
+            // acknowledges each packet with its own seqno, in order.
+            if header.seqno < 0 {
                 return Err(TransferError::Protocol(format!(
-                    "{target}: first packet has seqno {}",
+                    "{target}: data packet with negative seqno {}",
                     header.seqno
                 )));
             }
@@ -415,9 +432,12 @@ impl Connection {
                 ))
             })?;
             if let Some(expected) = expected_offset {
-                if offset != expected {
+                // After an hflush/hsync in the middle of a checksum chunk, the Java client
+                // sends that chunk again from its start: a packet may begin before the end of
+                // the previous one (and overwrites it), but never after it.
+                if offset > expected {
                     return Err(TransferError::Protocol(format!(
-                        "{target}: packet {} starts at offset {offset}, previous packet ended at {expected}",
+                        "{target}: packet {} starts at offset {offset}, but the previous packet ended at {expected}",
                         header.seqno
                     )));
                 }
@@ -467,7 +487,7 @@ impl Connection {
 
             {
                 let mut store = self.cluster.store();
-                if store.allocated_gen_stamp(block.block_id).is_none() {
+                if store.is_deleted(block.block_id) {
                     // Deleted by the NameNode while being written: a real DataNode would fail
                     // the write once the block is invalidated.
                     drop(store);
@@ -502,7 +522,6 @@ impl Connection {
             self.send(&ack.encode_length_delimited_to_vec()).await?;
             packets_ok += 1;
             bytes_ok += packet.data.len() as u64;
-            expected_seqno = Some(header.seqno + 1);
             expected_offset = Some(offset + packet.data.len() as u64);
             if header.last_packet_in_block {
                 return Ok(Next::Continue);
@@ -598,6 +617,15 @@ impl Connection {
         self.send(&response.encode_length_delimited_to_vec())
             .await?;
 
+        if corrupt {
+            // Recorded before sending: the client may hang up at the first bad chunk, before
+            // the rest of the packets are out.
+            self.record(
+                OP,
+                &target,
+                Outcome::Error("corrupted checksum sent".to_string()),
+            );
+        }
         let packet_data = READ_PACKET_DATA - READ_PACKET_DATA % bpc as usize;
         let mut seqno = 0i64;
         let mut position = start as usize;
@@ -634,15 +662,9 @@ impl Connection {
         self.send(&transfer::encode_packet(&last, &[], &[])).await?;
 
         // Recorded once everything is sent, so the log is in order with the client's view.
-        self.record(
-            OP,
-            &target,
-            if corrupt {
-                Outcome::Error("corrupted checksum sent".to_string())
-            } else {
-                Outcome::Success
-            },
-        );
+        if !corrupt {
+            self.record(OP, &target, Outcome::Success);
+        }
         match transfer::read_delimited::<ClientReadStatusProto>(
             &mut self.reader,
             "ClientReadStatusProto",
@@ -686,7 +708,7 @@ impl Connection {
             let mut store = self.cluster.store();
             match store
                 .replica(self.index, block.block_id)
-                .filter(|r| r.gen_stamp == block.generation_stamp)
+                .filter(|r| r.gen_stamp >= block.generation_stamp)
                 .cloned()
             {
                 Some(replica) => {

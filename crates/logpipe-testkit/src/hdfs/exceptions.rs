@@ -36,3 +36,10 @@ pub const NOT_REPLICATED_YET: &str =
     "org.apache.hadoop.hdfs.server.namenode.NotReplicatedYetException";
 /// Useful for fault injection: quota exceeded.
 pub const DSQUOTA_EXCEEDED: &str = "org.apache.hadoop.hdfs.protocol.DSQuotaExceededException";
+/// A feature this NameNode does not have (`append`), as Hadoop answers when it is disabled.
+pub const UNSUPPORTED_OPERATION: &str = "java.lang.UnsupportedOperationException";
+/// A DataNode has no replica of the block (`getReplicaVisibleLength`).
+pub const REPLICA_NOT_FOUND: &str =
+    "org.apache.hadoop.hdfs.server.datanode.ReplicaNotFoundException";
+/// An ACL call on a NameNode with ACLs disabled (`dfs.namenode.acls.enabled=false`).
+pub const ACL_EXCEPTION: &str = "org.apache.hadoop.hdfs.protocol.AclException";

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use super::cluster::Cluster;
 use super::faults::{CallRecord, Faults};
 use super::namespace::{DatanodeDescriptor, Namespace, NamespaceConfig};
-use super::{datanode, namenode};
+use super::{datanode, datanode_ipc, namenode};
 
 /// How to start a fake HDFS.
 #[derive(Clone, Debug)]
@@ -88,18 +88,24 @@ impl FakeHdfs {
             })?;
         let namenode_addr = namenode.local_addr()?;
         let mut datanode_listeners = Vec::new();
+        let mut ipc_listeners = Vec::new();
         let mut descriptors = Vec::new();
         for i in 0..config.datanodes {
             let listener = TcpListener::bind(("127.0.0.1", 0))
                 .await
                 .with_context(|| format!("binding fake DataNode {i}"))?;
+            let ipc = TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .with_context(|| format!("binding the IPC port of fake DataNode {i}"))?;
             let uuid = unique_id(i as u64);
             descriptors.push(DatanodeDescriptor {
                 storage_id: format!("DS-{uuid}"),
                 uuid,
                 xfer_port: listener.local_addr()?.port(),
+                ipc_port: ipc.local_addr()?.port(),
             });
             datanode_listeners.push(listener);
+            ipc_listeners.push(ipc);
         }
         let millis = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -119,6 +125,14 @@ impl FakeHdfs {
         for (index, listener) in datanode_listeners.into_iter().enumerate() {
             datanode_addrs.push(listener.local_addr()?);
             tasks.push(tokio::spawn(datanode::serve(
+                index,
+                listener,
+                Arc::clone(&cluster),
+                shutdown_rx.clone(),
+            )));
+        }
+        for (index, listener) in ipc_listeners.into_iter().enumerate() {
+            tasks.push(tokio::spawn(datanode_ipc::serve(
                 index,
                 listener,
                 Arc::clone(&cluster),
@@ -258,6 +272,27 @@ impl FakeHdfs {
             out.extend_from_slice(&replica.data[..len]);
         }
         Ok(out)
+    }
+
+    /// For each block of a file, in order, the indexes of the DataNodes the NameNode lists as
+    /// its locations.
+    pub fn block_datanodes(&self, path: &str) -> anyhow::Result<Vec<Vec<usize>>> {
+        let blocks = self
+            .cluster
+            .namespace()
+            .block_locations(path, 0, u64::MAX)
+            .map_err(|e| anyhow::anyhow!("{}: {}", e.class, e.message))?;
+        Ok(blocks
+            .blocks
+            .iter()
+            .map(|block| {
+                block
+                    .locs
+                    .iter()
+                    .filter_map(|loc| self.cluster.datanode_index(&loc.id.datanode_uuid))
+                    .collect()
+            })
+            .collect())
     }
 
     /// Stops every server and closes every connection.

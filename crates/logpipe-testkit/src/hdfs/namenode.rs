@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use super::cluster::Cluster;
 use super::exceptions as ex;
 use super::faults::{NameNodeFault, Outcome, Server};
-use super::namespace::RpcError;
+use super::namespace::{append_unsupported, RpcError};
 use super::proto::*;
 use super::rpc::{self, Call, RpcConnError};
 
@@ -61,11 +61,11 @@ enum Outgoing {
 
 async fn connection(stream: TcpStream, cluster: &Arc<Cluster>) -> Result<(), RpcConnError> {
     let (mut reader, mut writer) = stream.into_split();
-    rpc::read_preamble(&mut reader).await?;
+    rpc::handshake(&mut reader, &mut writer).await?;
     let Some(context) = rpc::read_frame(&mut reader).await? else {
         return Ok(());
     };
-    let context = rpc::parse_connection_context(context)?;
+    let context = rpc::parse_connection_context(context, rpc::CLIENT_PROTOCOL)?;
     let user = Arc::new(context.effective_user);
 
     let (outgoing, mut queue) = mpsc::unbounded_channel::<Outgoing>();
@@ -97,8 +97,9 @@ async fn connection(stream: TcpStream, cluster: &Arc<Cluster>) -> Result<(), Rpc
             Ok(None) => break Ok(()),
             Err(e) => break Err(e),
         };
-        let call = match rpc::parse_call(frame) {
-            Ok(call) => call,
+        let call = match rpc::parse_call(frame, rpc::CLIENT_PROTOCOL) {
+            Ok(Some(call)) => call,
+            Ok(None) => continue,
             Err(e) => break Err(e),
         };
         let cluster = Arc::clone(cluster);
@@ -120,6 +121,17 @@ async fn handle_call(
     outgoing: &mpsc::UnboundedSender<Outgoing>,
 ) {
     let method = call.method.clone();
+    if let Some(why) = &call.wrong_protocol {
+        cluster.faults.protocol_error(format!("namenode: {why}"));
+        cluster.faults.record(
+            Server::NameNode,
+            &method,
+            "",
+            Outcome::Error(rpc::RPC_NO_SUCH_PROTOCOL.to_string()),
+        );
+        let _ = outgoing.send(Outgoing::Frame(rpc::wrong_protocol_frame(&call, why)));
+        return;
+    }
     let fault = cluster.faults.take_namenode(&method);
     if let Some(NameNodeFault::Delay(delay)) = &fault {
         tokio::time::sleep(*delay).await;
@@ -269,9 +281,12 @@ fn dispatch(cluster: &Cluster, call: &Call, user: &str) -> (String, Result<Vec<u
             "mkdirs" => {
                 let req: MkdirsRequestProto = decode(call)?;
                 target = req.src.clone();
-                let result = cluster
-                    .namespace()
-                    .mkdirs(&req.src, req.create_parent, user)?;
+                let result = cluster.namespace().mkdirs(
+                    &req.src,
+                    req.masked.perm,
+                    req.create_parent,
+                    user,
+                )?;
                 Ok(encode(&BoolResultProto { result }))
             }
             "create" => {
@@ -288,11 +303,7 @@ fn dispatch(cluster: &Cluster, call: &Call, user: &str) -> (String, Result<Vec<u
             "addBlock" => {
                 let req: AddBlockRequestProto = decode(call)?;
                 target = req.src.clone();
-                let block = {
-                    let mut namespace = cluster.namespace();
-                    let mut store = cluster.store();
-                    namespace.add_block(&req, &mut store)?
-                };
+                let block = cluster.namespace().add_block(&req)?;
                 check_located_block(&block, true)?;
                 Ok(encode(&LocatedBlockResponseProto { block }))
             }
@@ -351,7 +362,10 @@ fn dispatch(cluster: &Cluster, call: &Call, user: &str) -> (String, Result<Vec<u
             "getListing" => {
                 let req: GetListingRequestProto = decode(call)?;
                 target = req.src.clone();
-                let dir_list = cluster.namespace().listing(&req.src, &req.start_after)?;
+                let dir_list =
+                    cluster
+                        .namespace()
+                        .listing(&req.src, &req.start_after, req.need_location)?;
                 if let Some(listing) = &dir_list {
                     listing.partial_listing.iter().try_for_each(check_status)?;
                 }
@@ -373,11 +387,7 @@ fn dispatch(cluster: &Cluster, call: &Call, user: &str) -> (String, Result<Vec<u
             "updateBlockForPipeline" => {
                 let req: UpdateBlockForPipelineRequestProto = decode(call)?;
                 target = format!("blk_{}", req.block.block_id);
-                let block = {
-                    let mut namespace = cluster.namespace();
-                    let mut store = cluster.store();
-                    namespace.update_block_for_pipeline(&req, &mut store)?
-                };
+                let block = cluster.namespace().update_block_for_pipeline(&req)?;
                 check_located_block(&block, false)?;
                 Ok(encode(&LocatedBlockResponseProto { block }))
             }
@@ -393,6 +403,82 @@ fn dispatch(cluster: &Cluster, call: &Call, user: &str) -> (String, Result<Vec<u
                 let block = cluster.namespace().additional_datanode(&req)?;
                 check_located_block(&block, false)?;
                 Ok(encode(&LocatedBlockResponseProto { block }))
+            }
+            "abandonBlock" => {
+                let req: AbandonBlockRequestProto = decode(call)?;
+                target = req.src.clone();
+                let mut namespace = cluster.namespace();
+                let mut store = cluster.store();
+                namespace.abandon_block(&req, &mut store)?;
+                Ok(encode(&VoidResponseProto {}))
+            }
+            "rename" => {
+                let req: RenameRequestProto = decode(call)?;
+                target = format!("{} -> {}", req.src, req.dst);
+                let mut namespace = cluster.namespace();
+                let mut store = cluster.store();
+                let result = namespace.rename_old(&req.src, &req.dst, &mut store)?;
+                Ok(encode(&BoolResultProto { result }))
+            }
+            "setReplication" => {
+                let req: SetReplicationRequestProto = decode(call)?;
+                target = req.src.clone();
+                let result = cluster
+                    .namespace()
+                    .set_replication(&req.src, req.replication)?;
+                Ok(encode(&BoolResultProto { result }))
+            }
+            "setPermission" => {
+                let req: SetPermissionRequestProto = decode(call)?;
+                target = req.src.clone();
+                cluster
+                    .namespace()
+                    .set_permission(&req.src, req.permission.perm)?;
+                Ok(encode(&VoidResponseProto {}))
+            }
+            "setOwner" => {
+                let req: SetOwnerRequestProto = decode(call)?;
+                target = req.src.clone();
+                cluster.namespace().set_owner(
+                    &req.src,
+                    req.username.as_deref(),
+                    req.groupname.as_deref(),
+                )?;
+                Ok(encode(&VoidResponseProto {}))
+            }
+            "setTimes" => {
+                let req: SetTimesRequestProto = decode(call)?;
+                target = req.src.clone();
+                cluster
+                    .namespace()
+                    .set_times(&req.src, req.mtime, req.atime)?;
+                Ok(encode(&VoidResponseProto {}))
+            }
+            "isFileClosed" => {
+                let req: IsFileClosedRequestProto = decode(call)?;
+                target = req.src.clone();
+                let result = cluster.namespace().is_file_closed(&req.src)?;
+                Ok(encode(&BoolResultProto { result }))
+            }
+            "append" => {
+                let req: AppendRequestProto = decode(call)?;
+                target = req.src.clone();
+                Err(append_unsupported())
+            }
+            "modifyAclEntries" | "removeAclEntries" | "removeDefaultAcl" | "removeAcl"
+            | "setAcl" | "getAclStatus" => {
+                target = request_target(call);
+                Err(RpcError::new(
+                    ex::ACL_EXCEPTION,
+                    "The ACL operation has been rejected.  Support for ACLs has been disabled by setting dfs.namenode.acls.enabled to false.",
+                ))
+            }
+            "setXAttr" | "getXAttrs" | "listXAttrs" | "removeXAttr" => {
+                target = request_target(call);
+                Err(RpcError::new(
+                    ex::IO,
+                    "The XAttr operation has been rejected.  Support for XAttrs has been disabled by setting dfs.namenode.xattrs.enabled to false.",
+                ))
             }
             other => {
                 tracing::warn!("fake namenode: client called unimplemented method {other}");

@@ -77,6 +77,35 @@ pub struct RpcResponseHeaderProto {
     pub retry_count: Option<i32>,
 }
 
+/// `RpcSaslProto.SaslState`.
+pub mod sasl_state {
+    pub const SUCCESS: i32 = 0;
+    pub const NEGOTIATE: i32 = 1;
+}
+
+/// The call id of SASL negotiation frames.
+pub const SASL_CALL_ID: i32 = -33;
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SaslAuthProto {
+    #[prost(string, required, tag = "1")]
+    pub method: String,
+    #[prost(string, required, tag = "2")]
+    pub mechanism: String,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RpcSaslProto {
+    #[prost(uint32, optional, tag = "1")]
+    pub version: Option<u32>,
+    #[prost(int32, required, tag = "2")]
+    pub state: i32,
+    #[prost(bytes = "vec", optional, tag = "3")]
+    pub token: Option<Vec<u8>>,
+    #[prost(message, repeated, tag = "4")]
+    pub auths: Vec<SaslAuthProto>,
+}
+
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct UserInformationProto {
     #[prost(string, optional, tag = "1")]
@@ -231,6 +260,9 @@ pub struct HdfsFileStatusProto {
     pub block_replication: Option<u32>,
     #[prost(uint64, optional, tag = "11")]
     pub blocksize: Option<u64>,
+    /// Block locations of a file, in a `getListing` with `needLocation`.
+    #[prost(message, optional, tag = "12")]
+    pub locations: Option<LocatedBlocksProto>,
     #[prost(uint64, optional, tag = "13")]
     pub file_id: Option<u64>,
     #[prost(int32, optional, tag = "14")]
@@ -390,6 +422,80 @@ pub struct FsyncRequestProto {
     pub file_id: Option<u64>,
 }
 
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct AbandonBlockRequestProto {
+    #[prost(message, required, tag = "1")]
+    pub b: ExtendedBlockProto,
+    #[prost(string, required, tag = "2")]
+    pub src: String,
+    #[prost(string, required, tag = "3")]
+    pub holder: String,
+    #[prost(uint64, optional, tag = "4")]
+    pub file_id: Option<u64>,
+}
+
+/// The deprecated `rename` (answered with a [`BoolResultProto`]).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RenameRequestProto {
+    #[prost(string, required, tag = "1")]
+    pub src: String,
+    #[prost(string, required, tag = "2")]
+    pub dst: String,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SetReplicationRequestProto {
+    #[prost(string, required, tag = "1")]
+    pub src: String,
+    #[prost(uint32, required, tag = "2")]
+    pub replication: u32,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct AppendRequestProto {
+    #[prost(string, required, tag = "1")]
+    pub src: String,
+    #[prost(string, required, tag = "2")]
+    pub client_name: String,
+    #[prost(uint32, optional, tag = "3")]
+    pub flag: Option<u32>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SetPermissionRequestProto {
+    #[prost(string, required, tag = "1")]
+    pub src: String,
+    #[prost(message, required, tag = "2")]
+    pub permission: FsPermissionProto,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SetOwnerRequestProto {
+    #[prost(string, required, tag = "1")]
+    pub src: String,
+    #[prost(string, optional, tag = "2")]
+    pub username: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub groupname: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SetTimesRequestProto {
+    #[prost(string, required, tag = "1")]
+    pub src: String,
+    #[prost(uint64, required, tag = "2")]
+    pub mtime: u64,
+    #[prost(uint64, required, tag = "3")]
+    pub atime: u64,
+}
+
+/// `isFileClosed` (answered with a [`BoolResultProto`]).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct IsFileClosedRequestProto {
+    #[prost(string, required, tag = "1")]
+    pub src: String,
+}
+
 /// Any response without fields (fsync, renewLease, rename2, updatePipeline).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct VoidResponseProto {}
@@ -505,6 +611,22 @@ pub struct GetAdditionalDatanodeRequestProto {
 }
 
 // ---------------------------------------------------------------------------------------------
+// ClientDatanodeProtocol.proto (the DataNodes' IPC port)
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct GetReplicaVisibleLengthRequestProto {
+    #[prost(message, required, tag = "1")]
+    pub block: ExtendedBlockProto,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct GetReplicaVisibleLengthResponseProto {
+    #[prost(uint64, required, tag = "1")]
+    pub length: u64,
+}
+
+// ---------------------------------------------------------------------------------------------
 // datatransfer.proto
 // ---------------------------------------------------------------------------------------------
 
@@ -532,10 +654,17 @@ pub struct ChecksumProto {
     pub bytes_per_checksum: u32,
 }
 
-/// `OpWriteBlockProto.BlockConstructionStage` values the fake understands.
+/// `OpWriteBlockProto.BlockConstructionStage` values.
 pub mod stage {
+    pub const PIPELINE_SETUP_APPEND: i32 = 0;
+    pub const PIPELINE_SETUP_APPEND_RECOVERY: i32 = 1;
+    pub const DATA_STREAMING: i32 = 2;
     pub const PIPELINE_SETUP_STREAMING_RECOVERY: i32 = 3;
+    pub const PIPELINE_CLOSE: i32 = 4;
+    pub const PIPELINE_CLOSE_RECOVERY: i32 = 5;
     pub const PIPELINE_SETUP_CREATE: i32 = 6;
+    pub const TRANSFER_RBW: i32 = 7;
+    pub const TRANSFER_FINALIZED: i32 = 8;
 }
 
 #[derive(Clone, PartialEq, prost::Message)]

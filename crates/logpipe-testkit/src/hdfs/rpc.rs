@@ -3,7 +3,7 @@
 
 use bytes::{Buf, Bytes};
 use prost::Message;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::proto::*;
 
@@ -13,6 +13,12 @@ pub(crate) const MAX_FRAME_LEN: usize = 64 * 1024 * 1024;
 pub(crate) const IPC_VERSION: u8 = 9;
 /// The protocol name every ClientProtocol call must carry.
 pub(crate) const CLIENT_PROTOCOL: &str = "org.apache.hadoop.hdfs.protocol.ClientProtocol";
+/// The protocol a client speaks to a DataNode's IPC port (e.g. `getReplicaVisibleLength`).
+pub(crate) const CLIENT_DATANODE_PROTOCOL: &str =
+    "org.apache.hadoop.hdfs.protocol.ClientDatanodeProtocol";
+/// Call id of the Java client's keep-alive ping (sent while it waits on a slow call); a real
+/// server ignores it.
+pub(crate) const PING_CALL_ID: i32 = -4;
 
 /// A failure on a NameNode connection.
 #[derive(Debug, thiserror::Error)]
@@ -25,10 +31,60 @@ pub(crate) enum RpcConnError {
     Io(#[from] std::io::Error),
 }
 
-/// Reads and checks the 7-byte connection preamble (`hrpc`, version, service class, auth).
-pub(crate) async fn read_preamble(
+/// The auth protocol byte of the preamble for SASL.
+const AUTH_PROTOCOL_SASL: u8 = 0xdf;
+
+/// Reads and checks the connection preamble and, if the client asked for SASL, answers its
+/// negotiation the way a Hadoop server with security off does: `SUCCESS`, i.e. "use SIMPLE".
+/// (The Java client asks for SASL whenever its UGI holds a token — e.g. the empty block token
+/// it attaches to a DataNode IPC connection — and then falls back to SIMPLE.)
+pub(crate) async fn handshake(
     reader: &mut (impl AsyncRead + Unpin),
+    writer: &mut (impl AsyncWrite + Unpin),
 ) -> Result<(), RpcConnError> {
+    if read_preamble(reader).await? {
+        return Ok(());
+    }
+    let Some(mut frame) = read_frame(reader).await? else {
+        return Err(RpcConnError::Protocol(
+            "client asked for SASL but closed before negotiating".to_string(),
+        ));
+    };
+    let header: RpcRequestHeaderProto = next_part(&mut frame, "SASL RpcRequestHeaderProto")?;
+    let sasl: RpcSaslProto = next_part(&mut frame, "RpcSaslProto")?;
+    if header.call_id != SASL_CALL_ID || sasl.state != sasl_state::NEGOTIATE {
+        return Err(RpcConnError::Protocol(format!(
+            "client started SASL with call id {} state {} instead of NEGOTIATE; the fake \
+             only speaks SIMPLE — is hadoop.security.authentication set in the client's \
+             configuration?",
+            header.call_id, sasl.state
+        )));
+    }
+    let response = RpcResponseHeaderProto {
+        call_id: SASL_CALL_ID as u32,
+        status: RpcStatusProto::Success as i32,
+        server_ipc_version_num: Some(u32::from(IPC_VERSION)),
+        exception_class_name: None,
+        error_msg: None,
+        error_detail: None,
+        client_id: None,
+        retry_count: None,
+    }
+    .encode_length_delimited_to_vec();
+    let success = RpcSaslProto {
+        version: None,
+        state: sasl_state::SUCCESS,
+        token: None,
+        auths: Vec::new(),
+    }
+    .encode_length_delimited_to_vec();
+    writer.write_all(&frame_of(&[&response, &success])).await?;
+    Ok(())
+}
+
+/// Reads and checks the 7-byte connection preamble (`hrpc`, version, service class, auth);
+/// true for SIMPLE auth, false when the client asks for SASL.
+async fn read_preamble(reader: &mut (impl AsyncRead + Unpin)) -> Result<bool, RpcConnError> {
     let mut preamble = [0u8; 7];
     reader.read_exact(&mut preamble).await?;
     if &preamble[..4] != b"hrpc" {
@@ -43,20 +99,17 @@ pub(crate) async fn read_preamble(
             preamble[4]
         )));
     }
-    if preamble[5] != 0 {
-        return Err(RpcConnError::Protocol(format!(
-            "unexpected service class {}",
-            preamble[5]
-        )));
-    }
-    if preamble[6] != 0 {
-        return Err(RpcConnError::Protocol(format!(
-            "client asked for auth protocol {} (SASL); the fake only speaks SIMPLE — is \
+    // preamble[5] is the service class, which a Hadoop server accepts whatever its value
+    // (it only picks a call queue).
+    match preamble[6] {
+        0 => Ok(true),
+        AUTH_PROTOCOL_SASL => Ok(false),
+        other => Err(RpcConnError::Protocol(format!(
+            "client asked for auth protocol {}; the fake only speaks SIMPLE — is \
              hadoop.security.authentication set in the client's configuration?",
-            preamble[6] as i8
-        )));
+            other as i8
+        ))),
     }
-    Ok(())
 }
 
 /// Reads one length-prefixed frame; `None` on a clean end of stream between frames.
@@ -94,9 +147,10 @@ pub(crate) struct ConnectionContext {
     pub effective_user: String,
 }
 
-/// Parses and checks the connection context frame (call id -3).
+/// Parses and checks the connection context frame (call id -3) of a connection to `protocol`.
 pub(crate) fn parse_connection_context(
     mut frame: Bytes,
+    protocol: &str,
 ) -> Result<ConnectionContext, RpcConnError> {
     let header: RpcRequestHeaderProto = next_part(&mut frame, "connection context header")?;
     if header.call_id != CONNECTION_CONTEXT_CALL_ID {
@@ -112,9 +166,9 @@ pub(crate) fn parse_connection_context(
             frame.remaining()
         )));
     }
-    if context.protocol.as_deref() != Some(CLIENT_PROTOCOL) {
+    if context.protocol.as_deref() != Some(protocol) {
         return Err(RpcConnError::Protocol(format!(
-            "connection context names protocol {:?}, the fake serves {CLIENT_PROTOCOL}",
+            "connection context names protocol {:?}, the fake serves {protocol} here",
             context.protocol
         )));
     }
@@ -132,11 +186,32 @@ pub(crate) struct Call {
     pub method: String,
     /// The still-delimited request message.
     pub body: Bytes,
+    /// Set when the call names a protocol (or version) this server does not serve; Hadoop
+    /// answers such a call with `RpcNoSuchProtocolException` and keeps the connection.
+    pub wrong_protocol: Option<String>,
 }
 
-/// Parses and checks an RPC call frame.
-pub(crate) fn parse_call(mut frame: Bytes) -> Result<Call, RpcConnError> {
+/// Hadoop's answer to a call for a protocol the server does not serve.
+pub(crate) const RPC_NO_SUCH_PROTOCOL: &str = "org.apache.hadoop.ipc.RpcNoSuchProtocolException";
+
+/// The ERROR frame for a call with [`Call::wrong_protocol`] set.
+pub(crate) fn wrong_protocol_frame(call: &Call, why: &str) -> Vec<u8> {
+    failure_frame(
+        call,
+        RpcStatusProto::Error,
+        RpcErrorCodeProto::ErrorNoSuchProtocol,
+        RPC_NO_SUCH_PROTOCOL,
+        why,
+    )
+}
+
+/// Parses and checks an RPC call frame for `protocol`; `None` for a keep-alive ping, which
+/// needs no answer.
+pub(crate) fn parse_call(mut frame: Bytes, protocol: &str) -> Result<Option<Call>, RpcConnError> {
     let header: RpcRequestHeaderProto = next_part(&mut frame, "RpcRequestHeaderProto")?;
+    if header.call_id == PING_CALL_ID {
+        return Ok(None);
+    }
     if header.rpc_kind != Some(RPC_KIND_PROTOCOL_BUFFER) {
         return Err(RpcConnError::Protocol(format!(
             "call {} has rpcKind {:?}, expected RPC_PROTOCOL_BUFFER",
@@ -163,26 +238,27 @@ pub(crate) fn parse_call(mut frame: Bytes) -> Result<Call, RpcConnError> {
         )));
     }
     let request: RequestHeaderProto = next_part(&mut frame, "RequestHeaderProto")?;
-    if request.declaring_class_protocol_name != CLIENT_PROTOCOL
-        || request.client_protocol_version != 1
-    {
-        return Err(RpcConnError::Protocol(format!(
-            "call {} ({}) declares protocol {} version {}, expected {CLIENT_PROTOCOL} version 1",
-            header.call_id,
-            request.method_name,
-            request.declaring_class_protocol_name,
-            request.client_protocol_version
-        )));
-    }
-    Ok(Call {
+    let wrong_protocol = (request.declaring_class_protocol_name != protocol
+        || request.client_protocol_version != 1)
+        .then(|| {
+            format!(
+                "Unknown protocol: {} version {} (call {} of {}; this server serves {protocol} version 1)",
+                request.declaring_class_protocol_name,
+                request.client_protocol_version,
+                header.call_id,
+                request.method_name
+            )
+        });
+    Ok(Some(Call {
         call_id: header.call_id,
         client_id: header.client_id,
         method: request.method_name,
         body: frame,
-    })
+        wrong_protocol,
+    }))
 }
 
-fn frame(parts: &[&[u8]]) -> Vec<u8> {
+fn frame_of(parts: &[&[u8]]) -> Vec<u8> {
     let len: usize = parts.iter().map(|p| p.len()).sum();
     let mut out = Vec::with_capacity(len + 4);
     out.extend_from_slice(&(len as u32).to_be_bytes());
@@ -208,7 +284,7 @@ fn response_header(call: &Call, status: RpcStatusProto) -> RpcResponseHeaderProt
 /// A SUCCESS response carrying `response` (already varint-delimited).
 pub(crate) fn success_frame(call: &Call, response: &[u8]) -> Vec<u8> {
     let header = response_header(call, RpcStatusProto::Success).encode_length_delimited_to_vec();
-    frame(&[&header, response])
+    frame_of(&[&header, response])
 }
 
 /// An ERROR or FATAL response.
@@ -226,7 +302,7 @@ pub(crate) fn failure_frame(
         ..response_header(call, status)
     }
     .encode_length_delimited_to_vec();
-    frame(&[&header])
+    frame_of(&[&header])
 }
 
 #[cfg(test)]
@@ -258,7 +334,9 @@ mod tests {
             src: "/x".to_string(),
         }
         .encode_length_delimited_to_vec();
-        let call = parse_call(call_frame(4, "getFileInfo", &body)).expect("valid call");
+        let call = parse_call(call_frame(4, "getFileInfo", &body), CLIENT_PROTOCOL)
+            .expect("valid call")
+            .expect("not a ping");
         assert_eq!(call.call_id, 4);
         assert_eq!(call.method, "getFileInfo");
         let request = GetFileInfoRequestProto::decode_length_delimited(call.body).expect("body");
@@ -268,14 +346,33 @@ mod tests {
     #[test]
     fn a_negative_call_id_is_a_protocol_error() {
         assert!(matches!(
-            parse_call(call_frame(-1, "getFileInfo", &[])),
+            parse_call(call_frame(-1, "getFileInfo", &[]), CLIENT_PROTOCOL),
             Err(RpcConnError::Protocol(_))
         ));
     }
 
     #[test]
+    fn a_ping_is_accepted_and_needs_no_answer() {
+        let header = RpcRequestHeaderProto {
+            rpc_kind: Some(RPC_KIND_PROTOCOL_BUFFER),
+            rpc_op: Some(RPC_OP_FINAL_PACKET),
+            call_id: PING_CALL_ID,
+            client_id: vec![7; 16],
+            retry_count: Some(-1),
+            state_id: None,
+        }
+        .encode_length_delimited_to_vec();
+        assert!(matches!(
+            parse_call(Bytes::from(header), CLIENT_PROTOCOL),
+            Ok(None)
+        ));
+    }
+
+    #[test]
     fn a_void_success_response_still_carries_its_empty_message() {
-        let call = parse_call(call_frame(1, "fsync", &[])).expect("valid call");
+        let call = parse_call(call_frame(1, "fsync", &[]), CLIENT_PROTOCOL)
+            .expect("valid call")
+            .expect("not a ping");
         let void = VoidResponseProto {}.encode_length_delimited_to_vec();
         let out = success_frame(&call, &void);
         assert_eq!(void, vec![0u8]);

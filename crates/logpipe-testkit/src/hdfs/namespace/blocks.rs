@@ -21,11 +21,7 @@ impl Namespace {
         }
     }
 
-    pub fn add_block(
-        &mut self,
-        req: &AddBlockRequestProto,
-        store: &mut BlockStore,
-    ) -> RpcResult<LocatedBlockProto> {
+    pub fn add_block(&mut self, req: &AddBlockRequestProto) -> RpcResult<LocatedBlockProto> {
         let src = req.src.as_str();
         let Namespace {
             root,
@@ -40,6 +36,25 @@ impl Namespace {
             src,
             &req.client_name,
         )?;
+        // A retried addBlock (the client missed the answer) names the penultimate block as
+        // previous: like Hadoop, answer with the block already allocated if nothing was
+        // written to it.
+        let penultimate = file.blocks.len().checked_sub(2).map(|i| &file.blocks[i]);
+        let retry = match (penultimate, file.blocks.last(), &req.previous) {
+            (Some(pen), Some(last), Some(previous)) => {
+                pen.id == previous.block_id
+                    && pen.gen_stamp == previous.generation_stamp
+                    && last.num_bytes == 0
+            }
+            _ => false,
+        };
+        if retry {
+            let offset = file.length();
+            if let Some(last) = file.blocks.last() {
+                tracing::debug!("addBlock retry for {src}: answering blk_{} again", last.id);
+                return Ok(located_block(block_pool_id, datanodes, last, offset));
+            }
+        }
         match (file.blocks.last_mut(), &req.previous) {
             (None, None) => {}
             (Some(last), Some(previous)) if last.id == previous.block_id => {
@@ -67,7 +82,7 @@ impl Namespace {
                 return Err(RpcError::misuse(
                     ex::IO,
                     format!(
-                        "addBlock for {src}: previous block {:?} does not match the file's last block {:?}",
+                        "Cannot allocate block in {src}: passed 'previous' block {:?} does not match actual last block in file {:?}",
                         previous.as_ref().map(|p| p.block_id),
                         last.map(|l| l.id)
                     ),
@@ -106,12 +121,37 @@ impl Namespace {
         };
         *next_block_id += 1;
         *next_gen_stamp += 1;
-        store.allocate(block.id, block.gen_stamp);
         file.blocks.push(block);
         let Some(block) = file.blocks.last() else {
             return Err(RpcError::new(ex::IO, "block allocation vanished"));
         };
         Ok(located_block(block_pool_id, datanodes, block, offset))
+    }
+
+    /// `abandonBlock`: the client gave up on the block it was just given (pipeline setup
+    /// failed). Like Hadoop, the last block is removed if it is the one named; any other
+    /// block is left alone and the call still succeeds.
+    pub fn abandon_block(
+        &mut self,
+        req: &AbandonBlockRequestProto,
+        store: &mut BlockStore,
+    ) -> RpcResult<()> {
+        let src = req.src.as_str();
+        let file = check_lease(
+            Self::locate_file(&mut self.root, src, req.file_id)?,
+            src,
+            &req.holder,
+        )?;
+        if file.blocks.last().is_some_and(|b| b.id == req.b.block_id) {
+            file.blocks.pop();
+            store.invalidate(req.b.block_id);
+        } else {
+            tracing::debug!(
+                "abandonBlock of blk_{} in {src}: not the last block, nothing to do",
+                req.b.block_id
+            );
+        }
+        Ok(())
     }
 
     /// Checks that the DataNodes hold every block of a file as the NameNode expects it
@@ -248,6 +288,18 @@ impl Namespace {
             }
             Some(Inode::File(file)) => file,
         };
+        Ok(self.located_blocks(file, offset, length))
+    }
+
+    /// The located blocks of `file` overlapping `[offset, offset + length)`. Like Hadoop, the
+    /// file length of an open file leaves out its last block (still under construction); the
+    /// reader learns that block's length from a DataNode (`getReplicaVisibleLength`).
+    pub(super) fn located_blocks(
+        &self,
+        file: &FileNode,
+        offset: u64,
+        length: u64,
+    ) -> LocatedBlocksProto {
         let end = offset.saturating_add(length);
         let mut blocks = Vec::new();
         let mut block_offset = 0u64;
@@ -260,13 +312,18 @@ impl Namespace {
             last_block = Some(located);
             block_offset += block.num_bytes;
         }
-        Ok(LocatedBlocksProto {
-            file_length: file.length(),
+        let under_construction = file.lease.is_some();
+        let file_length = match (under_construction, file.blocks.last()) {
+            (true, Some(last)) => file.length() - last.num_bytes,
+            _ => file.length(),
+        };
+        LocatedBlocksProto {
+            file_length,
             blocks,
-            under_construction: file.lease.is_some(),
+            under_construction,
             last_block,
-            is_last_block_complete: file.lease.is_none(),
-        })
+            is_last_block_complete: !under_construction,
+        }
     }
 
     /// `recoverLease`: closes an open file at the length its replicas agree on. Like Hadoop,

@@ -77,6 +77,8 @@ impl Default for NamespaceConfig {
 pub(crate) struct DatanodeDescriptor {
     pub uuid: String,
     pub xfer_port: u16,
+    /// Port of the DataNode's IPC server (ClientDatanodeProtocol).
+    pub ipc_port: u16,
     pub storage_id: String,
 }
 
@@ -89,7 +91,7 @@ impl DatanodeDescriptor {
                 datanode_uuid: self.uuid.clone(),
                 xfer_port: u32::from(self.xfer_port),
                 info_port: 0,
-                ipc_port: 0,
+                ipc_port: u32::from(self.ipc_port),
             },
             capacity: Some(1 << 40),
             dfs_used: Some(0),
@@ -117,7 +119,10 @@ struct BlockInfo {
 struct FileNode {
     id: u64,
     owner: String,
+    group: String,
+    perm: u32,
     mtime: u64,
+    atime: u64,
     replication: u32,
     block_size: u64,
     blocks: Vec<BlockInfo>,
@@ -137,16 +142,20 @@ impl FileNode {
 struct Directory {
     id: u64,
     owner: String,
+    group: String,
+    perm: u32,
     mtime: u64,
     children: BTreeMap<String, Inode>,
 }
 
 impl Inode {
     /// A new, empty directory.
-    fn new_dir(id: u64, owner: &str, mtime: u64) -> Inode {
+    fn new_dir(id: u64, owner: &str, perm: u32, mtime: u64) -> Inode {
         Inode::Dir(Directory {
             id,
             owner: owner.to_string(),
+            group: SUPERGROUP.to_string(),
+            perm,
             mtime,
             children: BTreeMap::new(),
         })
@@ -167,6 +176,11 @@ impl Inode {
         }
     }
 }
+
+/// The group Hadoop gives new inodes by default (`dfs.permissions.superusergroup`).
+const SUPERGROUP: &str = "supergroup";
+/// Permission of directories created implicitly (parents, the root).
+const DEFAULT_DIR_PERM: u32 = 0o755;
 
 fn now_millis() -> u64 {
     SystemTime::now()
@@ -293,7 +307,7 @@ impl Namespace {
         Namespace {
             config,
             block_pool_id,
-            root: Inode::new_dir(16385, "hdfs", now_millis()),
+            root: Inode::new_dir(16385, "hdfs", DEFAULT_DIR_PERM, now_millis()),
             datanodes,
             next_inode_id: 16386,
             next_block_id: 1_073_741_825,
@@ -328,13 +342,14 @@ impl Namespace {
                 file_type: FILE_TYPE_DIR,
                 path: name.as_bytes().to_vec(),
                 length: 0,
-                permission: FsPermissionProto { perm: 0o755 },
+                permission: FsPermissionProto { perm: dir.perm },
                 owner: dir.owner.clone(),
-                group: "supergroup".to_string(),
+                group: dir.group.clone(),
                 modification_time: dir.mtime,
                 access_time: 0,
                 block_replication: Some(0),
                 blocksize: Some(0),
+                locations: None,
                 file_id: Some(dir.id),
                 children_num: Some(dir.children.len() as i32),
                 storage_policy: Some(0),
@@ -344,13 +359,14 @@ impl Namespace {
                 file_type: FILE_TYPE_FILE,
                 path: name.as_bytes().to_vec(),
                 length: file.length(),
-                permission: FsPermissionProto { perm: 0o644 },
+                permission: FsPermissionProto { perm: file.perm },
                 owner: file.owner.clone(),
-                group: "supergroup".to_string(),
+                group: file.group.clone(),
                 modification_time: file.mtime,
-                access_time: file.mtime,
+                access_time: file.atime,
                 block_replication: Some(file.replication),
                 blocksize: Some(file.block_size),
+                locations: None,
                 file_id: Some(file.id),
                 children_num: Some(0),
                 storage_policy: Some(0),
@@ -372,7 +388,13 @@ impl Namespace {
         Ok(lookup(&self.root, &components).map(|inode| Self::status("", inode)))
     }
 
-    pub fn mkdirs(&mut self, src: &str, create_parent: bool, user: &str) -> RpcResult<bool> {
+    pub fn mkdirs(
+        &mut self,
+        src: &str,
+        perm: u32,
+        create_parent: bool,
+        user: &str,
+    ) -> RpcResult<bool> {
         let components = parse_path(src)?;
         let now = now_millis();
         let Namespace {
@@ -405,10 +427,12 @@ impl Namespace {
                 dir.mtime = now;
                 *next_inode_id += 1;
             }
+            // Like Hadoop, implicitly created parents get at least u+wx.
+            let perm = if last { perm } else { perm | 0o300 };
             current = dir
                 .children
                 .entry(name.clone())
-                .or_insert_with(|| Inode::new_dir(*next_inode_id, user, now));
+                .or_insert_with(|| Inode::new_dir(*next_inode_id, user, perm & 0o7777, now));
         }
         match current {
             Inode::Dir(_) => Ok(true),
@@ -455,7 +479,7 @@ impl Namespace {
             current = dir
                 .children
                 .entry(name.clone())
-                .or_insert_with(|| Inode::new_dir(*next_inode_id, user, now));
+                .or_insert_with(|| Inode::new_dir(*next_inode_id, user, DEFAULT_DIR_PERM, now));
         }
         match current {
             Inode::Dir(dir) => Ok(dir),
@@ -484,10 +508,7 @@ impl Namespace {
             ));
         };
         if req.create_flag & CREATE_FLAG_APPEND != 0 {
-            return Err(RpcError::misuse(
-                ex::IO,
-                format!("create of {src} with the APPEND flag is not supported by the fake"),
-            ));
+            return Err(append_unsupported());
         }
         if req.block_size < self.config.min_block_size {
             return Err(RpcError::new(
@@ -573,7 +594,10 @@ impl Namespace {
         let file = Inode::File(FileNode {
             id: *next_inode_id,
             owner: user.to_string(),
+            group: SUPERGROUP.to_string(),
+            perm: req.masked.perm & 0o7777,
             mtime: now,
+            atime: now,
             replication: req.replication,
             block_size: req.block_size,
             blocks: Vec::new(),
@@ -753,10 +777,13 @@ impl Namespace {
         Ok(true)
     }
 
+    /// `getListing`; with `need_location` every file's entry carries its block locations
+    /// (the Java client's `listFiles`/`listLocatedStatus` relies on them).
     pub fn listing(
         &self,
         src: &str,
         start_after: &[u8],
+        need_location: bool,
     ) -> RpcResult<Option<DirectoryListingProto>> {
         let components = parse_path(src)?;
         let start_after = std::str::from_utf8(start_after).map_err(|_| {
@@ -768,7 +795,7 @@ impl Namespace {
         Ok(match lookup(&self.root, &components) {
             None => None,
             Some(file @ Inode::File(_)) => Some(DirectoryListingProto {
-                partial_listing: vec![Self::status("", file)],
+                partial_listing: vec![self.listing_entry("", file, need_location)],
                 remaining_entries: 0,
             }),
             Some(Inode::Dir(dir)) => {
@@ -781,7 +808,7 @@ impl Namespace {
                 let page: Vec<HdfsFileStatusProto> = after
                     .by_ref()
                     .take(self.config.listing_limit)
-                    .map(|(name, inode)| Self::status(name, inode))
+                    .map(|(name, inode)| self.listing_entry(name, inode, need_location))
                     .collect();
                 Some(DirectoryListingProto {
                     partial_listing: page,
@@ -790,6 +817,170 @@ impl Namespace {
             }
         })
     }
+}
+
+impl Namespace {
+    fn listing_entry(&self, name: &str, inode: &Inode, need_location: bool) -> HdfsFileStatusProto {
+        let mut status = Self::status(name, inode);
+        if let (true, Inode::File(file)) = (need_location, inode) {
+            status.locations = Some(self.located_blocks(file, 0, u64::MAX));
+        }
+        status
+    }
+
+    /// Walks the existing inodes of a path the way Hadoop resolves it: a file anywhere but at
+    /// the end is a `ParentNotDirectoryException`.
+    fn check_traverse(&self, components: &[String]) -> RpcResult<()> {
+        let mut current = &self.root;
+        for (depth, name) in components.iter().enumerate() {
+            match current {
+                Inode::Dir(dir) => match dir.children.get(name) {
+                    Some(child) => current = child,
+                    None => return Ok(()),
+                },
+                Inode::File(_) => {
+                    return Err(RpcError::new(
+                        ex::PARENT_NOT_DIRECTORY,
+                        format!("{} (is not a directory)", join(&components[..depth])),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The deprecated `rename` that `FileSystem.rename(Path, Path)` uses: failures are a
+    /// `false` result, not an exception, and an existing directory as destination means
+    /// "move into it" (FSDirRenameOp's deprecated path).
+    pub fn rename_old(&mut self, src: &str, dst: &str, store: &mut BlockStore) -> RpcResult<bool> {
+        let from = parse_path(src)?;
+        let mut to = parse_path(dst)?;
+        self.check_traverse(&from)?;
+        self.check_traverse(&to)?;
+        let Some(name) = from.last().cloned() else {
+            return Ok(false);
+        };
+        if lookup(&self.root, &from).is_none() {
+            return Ok(false);
+        }
+        // The filesystem specification: an existing directory as destination (other than the
+        // source itself) means "into that directory".
+        if to != from && matches!(lookup(&self.root, &to), Some(Inode::Dir(_))) {
+            to.push(name);
+        }
+        if from == to {
+            return Ok(true);
+        }
+        if to.starts_with(&from) || lookup(&self.root, &to).is_some() {
+            return Ok(false);
+        }
+        match lookup(&self.root, &to[..to.len() - 1]) {
+            Some(Inode::Dir(_)) => {}
+            _ => return Ok(false),
+        }
+        self.rename(src, &join(&to), false, store)?;
+        Ok(true)
+    }
+
+    /// `setReplication`: true for a file, false for a directory or a missing path.
+    pub fn set_replication(&mut self, src: &str, replication: u32) -> RpcResult<bool> {
+        let components = parse_path(src)?;
+        self.check_traverse(&components)?;
+        if replication == 0 || replication > 512 {
+            return Err(RpcError::new(
+                ex::IO,
+                format!(
+                    "Requested replication factor of {replication} is out of the allowed range [1, 512] for {src}"
+                ),
+            ));
+        }
+        match lookup_mut(&mut self.root, &components) {
+            Some(Inode::File(file)) => {
+                file.replication = replication;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn existing_mut(&mut self, src: &str) -> RpcResult<&mut Inode> {
+        let components = parse_path(src)?;
+        self.check_traverse(&components)?;
+        lookup_mut(&mut self.root, &components)
+            .ok_or_else(|| RpcError::new(ex::FILE_NOT_FOUND, format!("File does not exist: {src}")))
+    }
+
+    pub fn set_permission(&mut self, src: &str, perm: u32) -> RpcResult<()> {
+        match self.existing_mut(src)? {
+            Inode::File(file) => file.perm = perm & 0o7777,
+            Inode::Dir(dir) => dir.perm = perm & 0o7777,
+        }
+        Ok(())
+    }
+
+    pub fn set_owner(
+        &mut self,
+        src: &str,
+        user: Option<&str>,
+        group: Option<&str>,
+    ) -> RpcResult<()> {
+        let (owner, current_group) = match self.existing_mut(src)? {
+            Inode::File(file) => (&mut file.owner, &mut file.group),
+            Inode::Dir(dir) => (&mut dir.owner, &mut dir.group),
+        };
+        if let Some(user) = user.filter(|u| !u.is_empty()) {
+            *owner = user.to_string();
+        }
+        if let Some(group) = group.filter(|g| !g.is_empty()) {
+            *current_group = group.to_string();
+        }
+        Ok(())
+    }
+
+    /// `setTimes`; `-1` (sent as `u64::MAX`) leaves a time unchanged.
+    pub fn set_times(&mut self, src: &str, mtime: u64, atime: u64) -> RpcResult<()> {
+        let keep = |t: u64| t == u64::MAX;
+        match self.existing_mut(src)? {
+            Inode::File(file) => {
+                if !keep(mtime) {
+                    file.mtime = mtime;
+                }
+                if !keep(atime) {
+                    file.atime = atime;
+                }
+            }
+            Inode::Dir(dir) => {
+                if !keep(mtime) {
+                    dir.mtime = mtime;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `isFileClosed`.
+    pub fn is_file_closed(&self, src: &str) -> RpcResult<bool> {
+        let components = parse_path(src)?;
+        match lookup(&self.root, &components) {
+            Some(Inode::File(file)) => Ok(file.lease.is_none()),
+            Some(Inode::Dir(_)) => Err(RpcError::new(
+                ex::FILE_NOT_FOUND,
+                format!("Path is not a file: {src}"),
+            )),
+            None => Err(RpcError::new(
+                ex::FILE_NOT_FOUND,
+                format!("File does not exist: {src}"),
+            )),
+        }
+    }
+}
+
+/// How a NameNode without append support answers `append` (and `create` with APPEND).
+pub(crate) fn append_unsupported() -> RpcError {
+    RpcError::new(
+        ex::UNSUPPORTED_OPERATION,
+        "Append is not enabled on this NameNode. Use the dfs.support.append configuration option to enable it.",
+    )
 }
 
 fn located_block(

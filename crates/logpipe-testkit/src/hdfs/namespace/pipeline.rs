@@ -7,7 +7,6 @@ impl Namespace {
     pub fn update_block_for_pipeline(
         &mut self,
         req: &UpdateBlockForPipelineRequestProto,
-        store: &mut BlockStore,
     ) -> RpcResult<LocatedBlockProto> {
         let block_id = req.block.block_id;
         let Namespace {
@@ -38,7 +37,6 @@ impl Namespace {
         let new_gen_stamp = *next_gen_stamp;
         *next_gen_stamp += 1;
         block.pending_gen_stamp = Some(new_gen_stamp);
-        store.allocate(block_id, new_gen_stamp);
         let located = BlockInfo {
             id: block.id,
             gen_stamp: new_gen_stamp,
