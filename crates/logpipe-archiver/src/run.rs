@@ -48,16 +48,11 @@ pub async fn run(
             + config.roll.idle_timeout.get()
             + 2 * archive.policy().tick_interval()
             + Duration::from_secs(5);
-        let (tz, round) = (
-            crate::config::parse_time_zone(&config.time_zone)
-                .map_err(|e| anyhow::anyhow!("archive.time_zone: {e}"))?,
-            config.round.map_or(0, |r| r.get().as_secs() as i64),
-        );
         let writer = MarkerWriter {
             sink,
             template: archive.template().clone(),
             settle,
-            local: Box::new(move |ms| crate::path::local_seconds(ms, tz, round)),
+            local: Box::new(archive.local_clock()),
         };
         let thread = std::thread::Builder::new()
             .name("archive-markers".into())
@@ -84,38 +79,9 @@ pub fn consumer_config(
     kafka: &KafkaProperties,
     config: &ArchiveConfig,
 ) -> anyhow::Result<ClientConfig> {
-    let mut props = kafka.clone();
-    for (key, value) in [
-        ("statistics.interval.ms", "5000"),
-        ("queued.max.messages.kbytes", "16384"),
-        ("partition.assignment.strategy", "range,roundrobin"),
-    ] {
-        if props.get(key).is_none() {
-            props.set(key, value);
-        }
-    }
-    if props
-        .get("partition.assignment.strategy")
-        .is_some_and(|s| s.contains("cooperative"))
-    {
-        anyhow::bail!(
-            "archive.kafka: partition.assignment.strategy \"{}\" is cooperative; the archiver commits open files on revocation \
-             and needs an eager strategy (range, roundrobin)",
-            props.get("partition.assignment.strategy").unwrap_or_default()
-        );
-    }
-    if props.get("bootstrap.servers").is_none() && props.get("test.mock.num.brokers").is_none() {
-        anyhow::bail!("kafka: \"bootstrap.servers\" is not set (in [kafka] or [archive.kafka])");
-    }
-    props.set("group.id", config.group_id.clone());
-    props.set("enable.auto.commit", "false");
-    props.set("enable.auto.offset.store", "false");
-    props.set(
-        "auto.offset.reset",
-        match config.start_offset {
-            crate::config::StartOffset::Earliest => "earliest",
-            crate::config::StartOffset::Latest => "latest",
-        },
-    );
-    props.client_config()
+    kafka.externally_committed_consumer(
+        "archive",
+        &config.group_id,
+        config.start_offset == crate::config::StartOffset::Earliest,
+    )
 }

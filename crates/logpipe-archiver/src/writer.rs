@@ -104,6 +104,12 @@ impl Archive {
         local_seconds(ms, self.tz_offset, self.round_secs)
     }
 
+    /// [`Archive::local_seconds`] as a function of its own (for the marker thread).
+    pub fn local_clock(&self) -> impl Fn(Millis) -> i64 + Send + 'static {
+        let (tz, round) = (self.tz_offset, self.round_secs);
+        move |ms| local_seconds(ms, tz, round)
+    }
+
     /// The time bucket (directory) of `time`.
     pub fn bucket(&self, time: Millis) -> i64 {
         self.template.bucket(self.local_seconds(time))

@@ -79,38 +79,9 @@ pub fn consumer_config(
     kafka: &KafkaProperties,
     config: &ProcessConfig,
 ) -> anyhow::Result<ClientConfig> {
-    let mut props = kafka.clone();
-    for (key, value) in [
-        ("statistics.interval.ms", "5000"),
-        ("queued.max.messages.kbytes", "16384"),
-        ("partition.assignment.strategy", "range,roundrobin"),
-    ] {
-        if props.get(key).is_none() {
-            props.set(key, value);
-        }
-    }
-    if props
-        .get("partition.assignment.strategy")
-        .is_some_and(|s| s.contains("cooperative"))
-    {
-        anyhow::bail!(
-            "process.kafka: partition.assignment.strategy \"{}\" is cooperative; the processor commits on revocation \
-             and needs an eager strategy (range, roundrobin)",
-            props.get("partition.assignment.strategy").unwrap_or_default()
-        );
-    }
-    if props.get("bootstrap.servers").is_none() && props.get("test.mock.num.brokers").is_none() {
-        anyhow::bail!("kafka: \"bootstrap.servers\" is not set (in [kafka] or [process.kafka])");
-    }
-    props.set("group.id", config.group_id.clone());
-    props.set("enable.auto.commit", "false");
-    props.set("enable.auto.offset.store", "false");
-    props.set(
-        "auto.offset.reset",
-        match config.start_offset {
-            StartOffset::Earliest => "earliest",
-            StartOffset::Latest => "latest",
-        },
-    );
-    props.client_config()
+    kafka.externally_committed_consumer(
+        "process",
+        &config.group_id,
+        config.start_offset == StartOffset::Earliest,
+    )
 }

@@ -99,3 +99,52 @@ impl KafkaProperties {
         Ok(cfg)
     }
 }
+
+impl KafkaProperties {
+    /// Settings of a consumer whose offsets live outside Kafka (the
+    /// processor's database, the archiver's file names): the operator's
+    /// properties, our defaults where unset, and what that depends on
+    /// forced — an eager assignment strategy (open work is committed on
+    /// revocation), no automatic offset commits or stores. `section` names
+    /// the daemon's config section in errors.
+    pub fn externally_committed_consumer(
+        &self,
+        section: &str,
+        group_id: &str,
+        from_earliest: bool,
+    ) -> anyhow::Result<ClientConfig> {
+        let mut props = self.clone();
+        for (key, value) in [
+            ("statistics.interval.ms", "5000"),
+            ("queued.max.messages.kbytes", "16384"),
+            ("partition.assignment.strategy", "range,roundrobin"),
+        ] {
+            if props.get(key).is_none() {
+                props.set(key, value);
+            }
+        }
+        if let Some(strategy) = props
+            .get("partition.assignment.strategy")
+            .filter(|s| s.contains("cooperative"))
+        {
+            anyhow::bail!(
+                "{section}.kafka: partition.assignment.strategy \"{strategy}\" is cooperative; {section} commits its open work \
+                 on revocation and needs an eager strategy (range, roundrobin)"
+            );
+        }
+        if props.get("bootstrap.servers").is_none() && props.get("test.mock.num.brokers").is_none()
+        {
+            anyhow::bail!(
+                "kafka: \"bootstrap.servers\" is not set (in [kafka] or [{section}.kafka])"
+            );
+        }
+        props.set("group.id", group_id.to_owned());
+        props.set("enable.auto.commit", "false");
+        props.set("enable.auto.offset.store", "false");
+        props.set(
+            "auto.offset.reset",
+            if from_earliest { "earliest" } else { "latest" },
+        );
+        props.client_config()
+    }
+}
