@@ -194,9 +194,10 @@ async fn each_bad_input_class_goes_to_the_dlq_with_its_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processors_with_a_forced_rebalance_count_exactly_once() {
     let db = TestDb::create().await;
-    let cluster = mock_cluster("logs", 4);
+    // 15,000 events per partition: within what the mock broker keeps.
+    let cluster = mock_cluster("logs", 8);
     let bootstrap = cluster.bootstrap_servers();
-    let events = log_events(120_000, 4, 1_700_000_000.0);
+    let events = log_events(120_000, 8, 1_700_000_000.0);
     let (first, rest) = events.split_at(40_000);
     produce(
         &bootstrap,

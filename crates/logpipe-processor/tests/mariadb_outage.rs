@@ -20,6 +20,9 @@ mod common;
 use common::*;
 
 const TOTAL: usize = 90_000;
+/// Enough that no partition outgrows what the mock broker keeps
+/// (`logpipe_testkit::kafka::MOCK_PARTITION_BYTES`) while the daemon is behind.
+const PARTITIONS: i32 = 6;
 const OUTAGE: Duration = Duration::from_secs(4);
 
 /// Produce `msgs` in chunks of 2 000 every 100 ms on a thread (a steady
@@ -49,9 +52,9 @@ async fn mariadb_outage_backs_off_and_resumes_without_loss() {
 async fn scenario() {
     let db = TestDb::create().await;
     let proxy = TcpProxy::start(server_addr());
-    let cluster = mock_cluster("logs", 3);
+    let cluster = mock_cluster("logs", PARTITIONS);
     let bootstrap = cluster.bootstrap_servers();
-    let events = log_events(TOTAL, 3, 1_700_000_000.0);
+    let events = log_events(TOTAL, PARTITIONS, 1_700_000_000.0);
     let msgs: Vec<(i32, Vec<u8>)> = events.iter().map(|(p, m, _, _)| (*p, m.clone())).collect();
     produce(&bootstrap, "logs", &msgs[..10_000]);
 

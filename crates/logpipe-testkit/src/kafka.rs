@@ -40,7 +40,9 @@ pub fn mock_cluster(topics: &[(&str, i32)]) -> MockCluster {
 }
 
 /// Produce `(partition, payload)` messages to `topic`, in order, and wait
-/// (up to 30 s) until every one is acknowledged. Panics on any delivery error.
+/// (up to 30 s) until every one is acknowledged. Panics on any delivery error,
+/// and if the mock broker has dropped any message of a partition written to
+/// (see [`MOCK_PARTITION_BYTES`]).
 pub fn produce(bootstrap: &str, topic: &str, messages: &[(i32, Vec<u8>)]) {
     let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
@@ -74,7 +76,27 @@ pub fn produce(bootstrap: &str, topic: &str, messages: &[(i32, Vec<u8>)]) {
             producer.in_flight_count()
         )
     });
+    let mut partitions: Vec<i32> = messages.iter().map(|(p, _)| *p).collect();
+    partitions.sort_unstable();
+    partitions.dedup();
+    for partition in partitions {
+        let (low, _) = producer
+            .client()
+            .fetch_watermarks(topic, partition, Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("watermarks of {topic}[{partition}]: {e}"));
+        assert_eq!(
+            low, 0,
+            "the mock broker dropped the first {low} message(s) of {topic}[{partition}]: it keeps only \
+             ~{MOCK_PARTITION_BYTES} bytes per partition; spread the test data over more partitions"
+        );
+    }
 }
+
+/// What librdkafka's mock broker keeps per partition before it drops the
+/// oldest messages (its log start offset then moves past them, which a
+/// consumer that is behind sees as data lost to retention). Test data must
+/// stay well below this per partition: about 25,000 seed-sized events.
+pub const MOCK_PARTITION_BYTES: usize = 5 * 1024 * 1024;
 
 /// A consumed message.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,6 +21,9 @@ mod common;
 use common::*;
 
 const TOTAL: usize = 150_000;
+/// Enough that no partition outgrows what the mock broker keeps
+/// (`logpipe_testkit::kafka::MOCK_PARTITION_BYTES`) while the daemon is behind.
+const PARTITIONS: i32 = 10;
 
 fn write_config(dir: &Path, bootstrap: &str, database_url: &str) -> std::path::PathBuf {
     let path = dir.join("logpipe.toml");
@@ -76,11 +79,11 @@ async fn sigkilled_process_restarts_from_db_offsets_with_exact_totals() {
 
 async fn scenario() {
     let db = TestDb::create().await;
-    let cluster = mock_cluster("logs", 3);
+    let cluster = mock_cluster("logs", PARTITIONS);
     let bootstrap = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &bootstrap, &db.url);
-    let events = log_events(TOTAL, 3, 1_700_000_000.0);
+    let events = log_events(TOTAL, PARTITIONS, 1_700_000_000.0);
     let msgs: Vec<(i32, Vec<u8>)> = events.iter().map(|(p, m, _, _)| (*p, m.clone())).collect();
     produce(&bootstrap, "logs", &msgs[..50_000]);
 
