@@ -32,11 +32,15 @@ impl Notifier {
         }
     }
 
+    /// READY=1, and `logpipe_ready` 1.
     pub fn ready(&self) {
+        crate::metrics::set_ready(true);
         self.send("READY=1");
     }
 
+    /// STOPPING=1, and `logpipe_ready` 0.
     pub fn stopping(&self) {
+        crate::metrics::set_ready(false);
         self.send("STOPPING=1");
     }
 

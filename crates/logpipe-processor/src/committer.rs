@@ -68,6 +68,11 @@ async fn commit(
                 ::metrics::histogram!(metrics::COMMIT_DURATION)
                     .record(started.elapsed().as_secs_f64());
                 ::metrics::counter!(metrics::COMMITS, "outcome" => "ok").increment(1);
+                ::metrics::gauge!(metrics::LAST_COMMIT).set(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0.0, |d| d.as_secs_f64()),
+                );
                 for (table, rows) in summary.rows {
                     ::metrics::counter!(metrics::ROWS_UPSERTED, "table" => table).increment(rows);
                 }

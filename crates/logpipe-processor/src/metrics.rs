@@ -20,6 +20,7 @@ pub const STORE_ERRORS: &str = "logpipe_process_store_errors_total";
 pub const CONSUMER_LAG: &str = "logpipe_process_consumer_lag_messages";
 pub const WATERMARK: &str = "logpipe_process_watermark_seconds";
 pub const ASSIGNED_PARTITIONS: &str = "logpipe_process_assigned_partitions";
+pub const LAST_COMMIT: &str = "logpipe_process_last_commit_timestamp_seconds";
 
 /// The processor's metrics, for [`logpipe_core::metrics::describe`].
 pub const METRICS: &[MetricDef] = &[
@@ -36,6 +37,7 @@ pub const METRICS: &[MetricDef] = &[
     MetricDef::gauge(CONSUMER_LAG, Unit::Count, "Messages behind the partition's high watermark (librdkafka statistics)"),
     MetricDef::gauge(WATERMARK, Unit::Seconds, "Event-time watermark per aggregation and partition, as seconds since the epoch"),
     MetricDef::gauge(ASSIGNED_PARTITIONS, Unit::Count, "Kafka partitions currently owned by this processor"),
+    MetricDef::gauge(LAST_COMMIT, Unit::Seconds, "Wall-clock time of the last successful commit (freshness)"),
 ];
 
 /// Publish one cut batch's counts.
