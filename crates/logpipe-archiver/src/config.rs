@@ -51,8 +51,10 @@ pub struct ArchiveConfig {
     /// Round the time used in `path` down to a multiple of this (Flume's
     /// `round`/`roundValue`/`roundUnit`), e.g. `"15m"`; unset = no rounding.
     pub round: Option<HumanDuration>,
-    /// Time zone of `path`'s escapes: `"UTC"` or a fixed offset such as
-    /// `"+02:00"`.
+    /// Time zone of `path`'s escapes: `"UTC"`, a fixed offset such as
+    /// `"+02:00"`, or an IANA zone such as `"Europe/Berlin"` (with daylight
+    /// saving time one `hr=02` directory holds the autumn's repeated hour,
+    /// and the spring's skipped hour stays empty).
     pub time_zone: String,
     /// Where a record's time comes from: `event` (the JSON field
     /// `time_field`; records without a readable one fall back to the Kafka
@@ -62,14 +64,19 @@ pub struct ArchiveConfig {
     pub time_field: String,
     /// Encoding of `time_field`.
     pub time_format: TimeFormat,
-    /// File format: `jsonl` (each Kafka value as one line, byte for byte).
+    /// File format: `jsonl` (each Kafka value as one line, byte for byte)
+    /// or `parquet` (columns from a per-topic schema, zstd inside; see
+    /// `[archive.parquet]`).
     pub format: FileFormat,
     /// Compression of `jsonl` files: `zstd` (default, fastest; Spark's
     /// bundled Hadoop cannot read `.zst` text), `gzip` (readable by every
     /// Hadoop tool) or `none`.
     pub codec: Codec,
     /// Compression level (zstd 1–19, gzip 1–9); 0 = the codec's fast default.
+    /// With `format = "parquet"` the level of its zstd pages.
     pub codec_level: u32,
+    /// Parquet settings and the schema of each topic (with `format = "parquet"`).
+    pub parquet: ParquetConfig,
     /// When a file is committed.
     pub roll: RollConfig,
     /// Where a partition with no committed file starts: `earliest` or `latest`.
@@ -102,6 +109,7 @@ impl Default for ArchiveConfig {
             format: FileFormat::Jsonl,
             codec: Codec::Zstd,
             codec_level: 0,
+            parquet: ParquetConfig::default(),
             roll: RollConfig::default(),
             start_offset: StartOffset::Earliest,
             completeness: CompletenessConfig::default(),
@@ -192,6 +200,108 @@ pub enum TimeSource {
 #[serde(rename_all = "snake_case")]
 pub enum FileFormat {
     Jsonl,
+    Parquet,
+}
+
+/// `[archive.parquet]`: how records become Parquet rows.
+///
+/// Each topic's columns come from `[archive.parquet.topics.<topic>]`:
+/// either a built-in schema named after a generator scenario
+/// (`schema = "server-logs"`, `access-logs`, `car-transactions`,
+/// `user-events`, `user-profiles`) or a list of fields. A topic without an
+/// entry uses the built-in schema of the same name (`logs` is
+/// `server-logs`). Each record must be a JSON object; a field of the wrong
+/// type, a missing `required` field, or (by default) a field the schema does
+/// not name sends the record to `<topic>.dlq` with the reason — a column
+/// never silently drops what the event said.
+///
+/// ```toml
+/// [archive]
+/// format = "parquet"
+/// [archive.parquet.topics.logs]
+/// schema = "server-logs"
+/// [[archive.parquet.topics.payments.fields]]
+/// name = "timestamp"
+/// type = "timestamp"
+/// required = true
+/// [[archive.parquet.topics.payments.fields]]
+/// name = "amount"
+/// type = "double"
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ParquetConfig {
+    /// Values buffered before a row group is written: the memory one open
+    /// file holds (a file has as many row groups as it needs; with a
+    /// `roll.max_bytes` at or below this, exactly one).
+    pub row_group_bytes: ByteSize,
+    /// A field the schema does not name: `reject` (to the DLQ, the default:
+    /// nothing is dropped without a trace) or `ignore` (the column set is
+    /// the schema; extra fields are not archived).
+    pub unknown_fields: UnknownFields,
+    /// Schema per topic.
+    pub topics: BTreeMap<String, TopicSchemaConfig>,
+}
+
+impl Default for ParquetConfig {
+    fn default() -> Self {
+        Self {
+            row_group_bytes: ByteSize(16 << 20),
+            unknown_fields: UnknownFields::Reject,
+            topics: BTreeMap::new(),
+        }
+    }
+}
+
+/// What to do with a field that the schema does not name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownFields {
+    Reject,
+    Ignore,
+}
+
+/// `[archive.parquet.topics.<topic>]`: `schema` (built-in) or `fields`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TopicSchemaConfig {
+    /// A built-in schema: `server-logs`, `access-logs`, `car-transactions`,
+    /// `user-events`, `user-profiles`.
+    pub schema: Option<String>,
+    /// The columns, in order.
+    pub fields: Vec<FieldConfig>,
+}
+
+/// One column of a topic's Parquet schema.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldConfig {
+    /// The JSON field name (and the column name).
+    pub name: String,
+    /// `string`, `int64`, `double`, `bool`, `timestamp` (stored as
+    /// microseconds, UTC), `date` (`YYYY-MM-DD`) or `json` (any value, kept
+    /// as its JSON text).
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+    /// A record without this field (or with `null`) is rejected.
+    #[serde(default)]
+    pub required: bool,
+    /// How a `timestamp` field is written in the events.
+    #[serde(default)]
+    pub time_format: TimeFormat,
+}
+
+/// The type of a Parquet column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    String,
+    Int64,
+    Double,
+    Bool,
+    Timestamp,
+    Date,
+    Json,
 }
 
 /// Compression of a JSON-lines file.
@@ -209,27 +319,6 @@ pub enum Codec {
 pub enum StartOffset {
     Earliest,
     Latest,
-}
-
-/// Parse `"UTC"`/`"Z"` or `"+HH:MM"`/`"-HH:MM"` into seconds east of UTC.
-pub fn parse_time_zone(s: &str) -> Result<i32, String> {
-    if s.eq_ignore_ascii_case("utc") || s == "Z" {
-        return Ok(0);
-    }
-    let bad = || {
-        format!("unsupported time zone \"{s}\"; expected \"UTC\" or a fixed offset like \"+02:00\"")
-    };
-    let (sign, rest) = match s.as_bytes().first() {
-        Some(b'+') => (1, &s[1..]),
-        Some(b'-') => (-1, &s[1..]),
-        _ => return Err(bad()),
-    };
-    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
-    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if h > 18 || m > 59 {
-        return Err(bad());
-    }
-    Ok(sign * (h * 3600 + m * 60))
 }
 
 impl Validate for ArchiveConfig {
@@ -264,7 +353,7 @@ impl Validate for ArchiveConfig {
             ),
             Ok(_) => {}
         }
-        if let Err(e) = parse_time_zone(&self.time_zone) {
+        if let Err(e) = crate::path::Zone::parse(&self.time_zone) {
             v.error("archive.time_zone", e);
         }
         if let Some(r) = self.round {
@@ -275,10 +364,10 @@ impl Validate for ArchiveConfig {
                 );
             }
         }
-        let level_max = match self.codec {
-            Codec::Zstd => 19,
-            Codec::Gzip => 9,
-            Codec::None => 0,
+        let level_max = match (self.format, self.codec) {
+            (FileFormat::Parquet, _) | (FileFormat::Jsonl, Codec::Zstd) => 19,
+            (FileFormat::Jsonl, Codec::Gzip) => 9,
+            (FileFormat::Jsonl, Codec::None) => 0,
         };
         if self.codec_level > level_max {
             v.error(
@@ -288,6 +377,27 @@ impl Validate for ArchiveConfig {
                     self.codec_level
                 ),
             );
+        }
+        if self.format == FileFormat::Parquet {
+            for topic in &self.topics {
+                if let Err(e) = crate::format::parquet::TopicSchema::for_topic(self, topic) {
+                    v.error(format!("archive.parquet.topics.{topic}"), e);
+                }
+            }
+            if self.parquet.row_group_bytes.0 < 1 << 20 {
+                v.error(
+                    "archive.parquet.row_group_bytes",
+                    "must be at least 1MiB (small row groups make Parquet slow to read)",
+                );
+            }
+        }
+        for topic in self.parquet.topics.keys() {
+            if !self.topics.contains(topic) {
+                v.error(
+                    format!("archive.parquet.topics.{topic}"),
+                    format!("\"{topic}\" is not in archive.topics"),
+                );
+            }
         }
         let r = &self.roll;
         if r.max_bytes.0 == 0 {
@@ -344,6 +454,7 @@ impl ArchiveConfig {
             (FileFormat::Jsonl, Codec::Zstd) => "jsonl.zst",
             (FileFormat::Jsonl, Codec::Gzip) => "jsonl.gz",
             (FileFormat::Jsonl, Codec::None) => "jsonl",
+            (FileFormat::Parquet, _) => "parquet",
         }
     }
 }
@@ -416,13 +527,5 @@ mod tests {
                 "archive.roll.max_records"
             ]
         );
-    }
-
-    #[test]
-    fn time_zones() {
-        assert_eq!(parse_time_zone("UTC"), Ok(0));
-        assert_eq!(parse_time_zone("+02:00"), Ok(7200));
-        assert_eq!(parse_time_zone("-05:30"), Ok(-19800));
-        assert!(parse_time_zone("Europe/Berlin").is_err());
     }
 }

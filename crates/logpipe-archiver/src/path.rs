@@ -332,10 +332,69 @@ impl PathTemplate {
     }
 }
 
+/// The time zone of a template's escapes: UTC, a fixed offset, or a named
+/// IANA zone (`Europe/Berlin`) with its daylight-saving rules.
+///
+/// Template time is "local seconds": seconds since the epoch shifted by the
+/// zone's offset at that instant. With daylight saving time the local clock
+/// repeats an hour each autumn (both go to the one `hr=02` directory, which
+/// then holds two hours of records) and skips one each spring (that hour's
+/// directory stays empty; with markers it still gets its `_SUCCESS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    /// Seconds east of UTC.
+    Fixed(i32),
+    Named(chrono_tz::Tz),
+}
+
+impl Zone {
+    pub const UTC: Zone = Zone::Fixed(0);
+
+    /// `"UTC"`/`"Z"`, `"+HH:MM"`/`"-HH:MM"`, or an IANA zone name.
+    pub fn parse(s: &str) -> Result<Zone, String> {
+        if s.eq_ignore_ascii_case("utc") || s == "Z" {
+            return Ok(Zone::UTC);
+        }
+        if let Some((sign, rest)) = match s.as_bytes().first() {
+            Some(b'+') => Some((1, &s[1..])),
+            Some(b'-') => Some((-1, &s[1..])),
+            _ => None,
+        } {
+            let bad =
+                || format!("\"{s}\" is not a fixed offset; expected \"+HH:MM\" or \"-HH:MM\"");
+            let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+            let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+            if h > 18 || m > 59 {
+                return Err(bad());
+            }
+            return Ok(Zone::Fixed(sign * (h * 3600 + m * 60)));
+        }
+        s.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| {
+            format!(
+                "unknown time zone \"{s}\"; expected \"UTC\", a fixed offset like \"+02:00\", or an IANA zone name like \"Europe/Berlin\""
+            )
+        })
+    }
+
+    /// Seconds east of UTC at the instant `utc_secs`.
+    pub fn offset_at(self, utc_secs: i64) -> i32 {
+        use chrono::{Offset, TimeZone};
+        match self {
+            Zone::Fixed(s) => s,
+            Zone::Named(tz) => DateTime::from_timestamp(utc_secs, 0).map_or(0, |t| {
+                tz.offset_from_utc_datetime(&t.naive_utc())
+                    .fix()
+                    .local_minus_utc()
+            }),
+        }
+    }
+}
+
 /// Shift and round a record time into template time: seconds since the
-/// epoch in the configured zone, rounded down to `round_secs` (0 = none).
-pub fn local_seconds(ms: Millis, offset_secs: i32, round_secs: i64) -> i64 {
-    let s = ms.div_euclid(1000) + offset_secs as i64;
+/// epoch in `zone`, rounded down to `round_secs` (0 = none).
+pub fn local_seconds(ms: Millis, zone: Zone, round_secs: i64) -> i64 {
+    let utc = ms.div_euclid(1000);
+    let s = utc + zone.offset_at(utc) as i64;
     if round_secs > 1 {
         s.div_euclid(round_secs) * round_secs
     } else {
@@ -352,20 +411,28 @@ mod tests {
     #[test]
     fn default_template_renders_hive_style_partitions() {
         let p = PathTemplate::parse("%{topic}/dt=%Y-%m-%d/hr=%H").unwrap();
-        let b = p.bucket(local_seconds(T, 0, 0));
+        let b = p.bucket(local_seconds(T, Zone::UTC, 0));
         assert_eq!(p.render("logs", 3, b), "logs/dt=2024-04-05/hr=19");
-        assert_eq!(p.bucket(local_seconds(T + 1_000_000, 0, 0)), b, "same hour");
-        assert_ne!(p.bucket(local_seconds(T + 1_600_000, 0, 0)), b, "next hour");
+        assert_eq!(
+            p.bucket(local_seconds(T + 1_000_000, Zone::UTC, 0)),
+            b,
+            "same hour"
+        );
+        assert_ne!(
+            p.bucket(local_seconds(T + 1_600_000, Zone::UTC, 0)),
+            b,
+            "next hour"
+        );
     }
 
     #[test]
     fn zones_rounding_and_other_escapes() {
         let p = PathTemplate::parse("%{topic}/%Y/%j/%H%%%M/p=%{partition}").unwrap();
-        let b = p.bucket(local_seconds(T, 7200, 15 * 60));
+        let b = p.bucket(local_seconds(T, Zone::Fixed(7200), 15 * 60));
         assert_eq!(p.render("a.b", 12, b), "a.b/2024/096/21%30/p=12");
         let compact = PathTemplate::parse("%Y%m%d").unwrap();
         assert_eq!(
-            compact.render("x", 0, compact.bucket(local_seconds(T, 0, 0))),
+            compact.render("x", 0, compact.bucket(local_seconds(T, Zone::UTC, 0))),
             "20240405"
         );
         assert_eq!(
@@ -373,7 +440,7 @@ mod tests {
             Some(vec![(0, 2024), (1, 4), (2, 5)])
         );
         let monthly = PathTemplate::parse("y=%Y/m=%m").unwrap();
-        let b = monthly.bucket(local_seconds(T, 0, 0));
+        let b = monthly.bucket(local_seconds(T, Zone::UTC, 0));
         assert_eq!(monthly.render("x", 0, b), "y=2024/m=04");
         assert_eq!(b, 1_711_929_600, "2024-04-01T00:00:00Z");
         assert_eq!(
@@ -383,6 +450,33 @@ mod tests {
         );
         let hourly = PathTemplate::parse("%Y/%H").unwrap();
         assert_eq!(hourly.next_bucket(3600), Some(7200));
+    }
+
+    #[test]
+    fn named_zones_follow_daylight_saving_time() {
+        let berlin = Zone::parse("Europe/Berlin").unwrap();
+        let p = PathTemplate::parse("dt=%Y-%m-%d/hr=%H").unwrap();
+        let dir = |ms: Millis| p.render("x", 0, p.bucket(local_seconds(ms, berlin, 0)));
+        // Summer (CEST, +2) and winter (CET, +1).
+        assert_eq!(dir(T), "dt=2024-04-05/hr=21");
+        assert_eq!(
+            dir(1_704_067_200_000),
+            "dt=2024-01-01/hr=01",
+            "2024-01-01T00:00Z"
+        );
+        // Autumn: 00:00Z and 01:00Z on 2024-10-27 are both 02:xx local —
+        // one directory for two hours — and 02:00Z is 03:00 CET.
+        assert_eq!(dir(1_729_987_200_000), "dt=2024-10-27/hr=02");
+        assert_eq!(dir(1_729_990_800_000), "dt=2024-10-27/hr=02");
+        assert_eq!(dir(1_729_994_400_000), "dt=2024-10-27/hr=03");
+        // Spring: 00:59:59Z is 01:59:59 CET, 01:00Z is 03:00 CEST (no hr=02).
+        assert_eq!(dir(1_711_846_799_000), "dt=2024-03-31/hr=01");
+        assert_eq!(dir(1_711_846_800_000), "dt=2024-03-31/hr=03");
+        assert_eq!(Zone::parse("+05:30"), Ok(Zone::Fixed(19_800)));
+        assert_eq!(Zone::parse("utc"), Ok(Zone::UTC));
+        for bad in ["Mars/Olympus", "+25:00", "+2"] {
+            assert!(Zone::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -416,7 +510,7 @@ mod tests {
         assert!(p.match_segment(2, "hr=10", "logs", 0) > p.match_segment(2, "hr=09", "logs", 0));
         assert!(p.newest_first());
         let fields = [(0, 2024), (1, 4), (2, 5), (4, 19)];
-        let b = p.bucket(local_seconds(T, 0, 0));
+        let b = p.bucket(local_seconds(T, Zone::UTC, 0));
         assert_eq!(
             p.bucket_of(&fields),
             Some(b),

@@ -100,9 +100,14 @@ fn walk(
     Ok(())
 }
 
-/// The records of one archive file: its lines, without the newlines.
+/// The records of one archive file: its lines, without the newlines (for
+/// Parquet: each row as a JSON object — the values, not the original bytes).
 pub fn read_records(sink: &dyn Sink, file: &ArchivedFile) -> Result<Vec<Vec<u8>>, SinkError> {
     let raw = sink.read(&file.path)?;
+    if file.range.ext == "parquet" {
+        return parquet_rows(&raw)
+            .map_err(|e| SinkError::fatal("corrupt", format!("{}: {e}", file.path)));
+    }
     let text = decode(&file.range.ext, &raw)
         .map_err(|e| SinkError::fatal("corrupt", format!("{}: {e}", file.path)))?;
     let body = text.strip_suffix(b"\n").unwrap_or(&text);
@@ -112,12 +117,34 @@ pub fn read_records(sink: &dyn Sink, file: &ArchivedFile) -> Result<Vec<Vec<u8>>
     Ok(body.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect())
 }
 
-/// Records in one archive file, by reading it whole and counting lines.
+/// Records in one archive file, by reading it whole and counting lines
+/// (for Parquet: the row count of its footer).
 pub fn count_records(sink: &dyn Sink, file: &ArchivedFile) -> Result<u64, SinkError> {
     let raw = sink.read(&file.path)?;
+    if file.range.ext == "parquet" {
+        use parquet::file::reader::FileReader;
+        return parquet_reader(raw)
+            .map(|r| r.metadata().file_metadata().num_rows() as u64)
+            .map_err(|e| SinkError::fatal("corrupt", format!("{}: {e}", file.path)));
+    }
     let text = decode(&file.range.ext, &raw)
         .map_err(|e| SinkError::fatal("corrupt", format!("{}: {e}", file.path)))?;
     Ok(memchr::memchr_iter(b'\n', &text).count() as u64)
+}
+
+fn parquet_reader(
+    raw: Vec<u8>,
+) -> parquet::errors::Result<parquet::file::serialized_reader::SerializedFileReader<bytes::Bytes>> {
+    parquet::file::serialized_reader::SerializedFileReader::new(bytes::Bytes::from(raw))
+}
+
+fn parquet_rows(raw: &[u8]) -> parquet::errors::Result<Vec<Vec<u8>>> {
+    use parquet::file::reader::FileReader;
+    let reader = parquet_reader(raw.to_vec())?;
+    reader
+        .get_row_iter(None)?
+        .map(|row| row.map(|r| r.to_json_value().to_string().into_bytes()))
+        .collect()
 }
 
 /// The JSON-lines text of a file's bytes, by extension.

@@ -21,7 +21,7 @@ use logpipe_core::event_time::{self, Millis};
 use crate::config::{ArchiveConfig, TimeSource};
 use crate::format::{self, Encoder, Unwritable};
 use crate::metrics;
-use crate::path::{local_seconds, PathTemplate};
+use crate::path::{local_seconds, PathTemplate, Zone};
 use crate::rolling::{FileStats, RollPolicy, RollReason};
 use crate::sink::{Sink, SinkError, SinkFile};
 
@@ -38,7 +38,8 @@ pub(crate) struct Archive {
     template: PathTemplate,
     policy: RollPolicy,
     ext: &'static str,
-    tz_offset: i32,
+    formats: format::Formats,
+    zone: Zone,
     round_secs: i64,
     /// With completeness markers: how far behind the wall clock a record may
     /// be and still go to its own time directory.
@@ -53,15 +54,17 @@ impl Archive {
     ) -> anyhow::Result<Self> {
         let template =
             PathTemplate::parse(&config.path).map_err(|e| anyhow::anyhow!("archive.path: {e}"))?;
-        let tz_offset = crate::config::parse_time_zone(&config.time_zone)
+        let zone = Zone::parse(&config.time_zone)
             .map_err(|e| anyhow::anyhow!("archive.time_zone: {e}"))?;
+        let formats = format::Formats::new(config.clone()).map_err(|e| anyhow::anyhow!(e))?;
         Ok(Self {
             sink,
             dlq,
+            formats,
             template,
             policy: RollPolicy::new(&config.roll),
             ext: config.extension(),
-            tz_offset,
+            zone,
             round_secs: config.round.map_or(0, |r| r.get().as_secs() as i64),
             lateness_ms: config
                 .completeness
@@ -101,13 +104,13 @@ impl Archive {
 
     /// `ms` in template time: seconds in the configured zone, rounded.
     pub fn local_seconds(&self, ms: Millis) -> i64 {
-        local_seconds(ms, self.tz_offset, self.round_secs)
+        local_seconds(ms, self.zone, self.round_secs)
     }
 
     /// [`Archive::local_seconds`] as a function of its own (for the marker thread).
     pub fn local_clock(&self) -> impl Fn(Millis) -> i64 + Send + 'static {
-        let (tz, round) = (self.tz_offset, self.round_secs);
-        move |ms| local_seconds(ms, tz, round)
+        let (zone, round) = (self.zone, self.round_secs);
+        move |ms| local_seconds(ms, zone, round)
     }
 
     /// The time bucket (directory) of `time`.
@@ -287,7 +290,7 @@ impl PartitionWriter {
             None => Err(Unwritable {
                 reason: "null_value",
                 message:
-                    "the record has no value (a tombstone); a JSON-lines archive has no line for it"
+                    "the record has no value (a tombstone); the archive has no line or row for it"
                         .into(),
             }),
         };
@@ -329,7 +332,7 @@ impl PartitionWriter {
         );
         let restart_at = offset;
         let sink_err = |error| AppendError { error, restart_at };
-        let encoder = format::encoder(&archive.config).map_err(|e| {
+        let encoder = archive.formats.encoder(&self.topic).map_err(|e| {
             sink_err(SinkError::fatal(
                 "encoder",
                 format!("cannot start a {} file: {e}", archive.ext),

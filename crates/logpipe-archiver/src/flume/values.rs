@@ -1,7 +1,8 @@
 //! Flume values that have a logpipe counterpart under another spelling:
 //! Hadoop codec names and Java time zone IDs.
 
-use crate::config::{parse_time_zone, Codec};
+use crate::config::Codec;
+use crate::path::Zone;
 
 /// `hdfs.codeC` by Hadoop's names: `gzip`, `GzipCodec`, or the class.
 pub(super) fn codec_of(value: &str) -> Result<Codec, String> {
@@ -73,7 +74,7 @@ pub(super) fn java_time_zone(value: &str) -> Result<(String, Option<String>), St
             return Ok(("UTC".into(), None));
         }
         let zone = format!("{sign}{h:02}:{m:02}");
-        parse_time_zone(&zone).map_err(|e| format!("\"{value}\": {e}"))?;
+        Zone::parse(&zone).map_err(|e| format!("\"{value}\": {e}"))?;
         return Ok((zone, None));
     }
     // Java does not know these and silently uses GMT.
@@ -86,12 +87,16 @@ pub(super) fn java_time_zone(value: &str) -> Result<(String, Option<String>), St
             )),
         ));
     }
+    // Region IDs (Europe/Berlin) are the IANA names Java uses too.
+    if let Ok(Zone::Named(_)) = Zone::parse(value) {
+        return Ok((value.to_owned(), None));
+    }
     Err(unsupported_zone(value))
 }
 
 fn unsupported_zone(value: &str) -> String {
     format!(
-        "\"{value}\": logpipe renders directories in UTC or a fixed offset only (a zone with daylight saving time has an hour twice each autumn); use UTC, or a fixed offset such as GMT+01:00 (whose directories differ from Flume's by an hour in summer)"
+        "\"{value}\" is not a time zone logpipe knows (Java would silently use GMT for an unknown ID); use UTC, GMT+hh:mm or an IANA region such as Europe/Berlin"
     )
 }
 
@@ -112,9 +117,8 @@ mod tests {
             Ok(("UTC".into(), true)),
             "Java falls back to GMT"
         );
-        assert!(java_time_zone("Europe/Berlin")
-            .unwrap_err()
-            .contains("daylight"));
+        assert_eq!(z("Europe/Berlin"), Ok(("Europe/Berlin".into(), false)));
+        assert!(java_time_zone("Mars/Olympus").unwrap_err().contains("IANA"));
         assert!(java_time_zone("GMT+25").is_err());
     }
 

@@ -4,8 +4,12 @@
 //! and never held whole in memory.
 
 pub mod jsonl;
+pub mod parquet;
 
-use crate::config::ArchiveConfig;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::config::{ArchiveConfig, FileFormat};
 
 /// Why a record cannot be written (the `reason` label of dead letters).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,12 +31,42 @@ pub trait Encoder: Send {
     fn finish(self: Box<Self>) -> std::io::Result<Vec<u8>>;
 }
 
-/// A fresh encoder for one file of `config`'s format.
-pub fn encoder(config: &ArchiveConfig) -> std::io::Result<Box<dyn Encoder>> {
-    match config.format {
-        crate::config::FileFormat::Jsonl => Ok(Box::new(jsonl::JsonLines::new(
-            config.codec,
-            config.codec_level,
-        )?)),
+/// Each topic's encoder settings, checked once at start.
+pub struct Formats {
+    config: Arc<ArchiveConfig>,
+    /// With `format = "parquet"`: each archived topic's schema.
+    parquet: HashMap<String, Arc<parquet::TopicSchema>>,
+}
+
+impl Formats {
+    pub fn new(config: Arc<ArchiveConfig>) -> Result<Self, String> {
+        let mut schemas = HashMap::new();
+        if config.format == FileFormat::Parquet {
+            for topic in &config.topics {
+                let schema = parquet::TopicSchema::for_topic(&config, topic)
+                    .map_err(|e| format!("archive.parquet.topics.{topic}: {e}"))?;
+                schemas.insert(topic.clone(), Arc::new(schema));
+            }
+        }
+        Ok(Self {
+            config,
+            parquet: schemas,
+        })
+    }
+
+    /// A fresh encoder for one file of `topic`.
+    pub fn encoder(&self, topic: &str) -> std::io::Result<Box<dyn Encoder>> {
+        match self.config.format {
+            FileFormat::Jsonl => Ok(Box::new(jsonl::JsonLines::new(
+                self.config.codec,
+                self.config.codec_level,
+            )?)),
+            FileFormat::Parquet => {
+                let schema = self.parquet.get(topic).ok_or_else(|| {
+                    std::io::Error::other(format!("topic \"{topic}\" is not archived"))
+                })?;
+                Ok(Box::new(parquet::ParquetFile::new(schema.clone())?))
+            }
+        }
     }
 }
