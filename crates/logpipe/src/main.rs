@@ -78,8 +78,17 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn check_config(file: &std::path::Path) -> ExitCode {
     match config::Config::load(Some(file)) {
         Ok(config) => {
-            for (key, warning) in config.warnings() {
-                eprintln!("{}: warning: `{key}`: {warning}", file.display());
+            let raw = std::fs::read_to_string(file).unwrap_or_default();
+            for w in logpipe_core::config::at_keys(file, &raw, config.warnings()) {
+                let place = match w.line {
+                    0 => w.file.display().to_string(),
+                    line => format!("{}:{line}:{}", w.file.display(), w.column),
+                };
+                eprintln!(
+                    "{place}: warning: `{}`: {}",
+                    w.key.unwrap_or_default(),
+                    w.message
+                );
             }
             println!("{}: ok", file.display());
             ExitCode::SUCCESS

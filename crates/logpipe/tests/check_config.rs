@@ -71,6 +71,22 @@ fn toml_syntax_errors_point_at_the_character() {
     assert_golden("syntax_error");
 }
 
+/// A valid config whose roll settings will fill HDFS with small files
+/// passes, with a warning at each such key (golden `small_files.warn`).
+#[test]
+fn small_file_settings_pass_with_a_warning_at_each_key() {
+    let dir = golden_dir();
+    let (ok, stdout, stderr) = check(&dir, "small_files.toml");
+    assert!(ok, "warnings must not fail the check:\n{stderr}");
+    assert_eq!(stdout.trim(), "small_files.toml: ok");
+    let expected_path = dir.join("small_files.warn");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&expected_path, &stderr).unwrap();
+    }
+    let expected = std::fs::read_to_string(&expected_path).unwrap();
+    assert_eq!(stderr, expected, "warnings for small_files.toml changed");
+}
+
 #[test]
 fn out_of_range_values_are_reported_by_key() {
     let dir = tempfile::tempdir().unwrap();

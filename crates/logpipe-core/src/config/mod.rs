@@ -177,6 +177,19 @@ pub fn parse<T: DeserializeOwned + Validate>(path: &Path, raw: &str) -> Result<T
     Err(ConfigErrors(sorted(errors)))
 }
 
+/// Place messages about dotted keys of config text `raw` (warnings about a
+/// config that loaded) at their keys' `file:line:column`, in file order.
+pub fn at_keys(path: &Path, raw: &str, messages: Vec<(String, String)>) -> Vec<ConfigError> {
+    let report = Report { path, raw };
+    let (root, _) = DeTable::parse_recoverable(raw);
+    sorted(
+        messages
+            .into_iter()
+            .map(|(key, message)| report.at_key(&root, key, message))
+            .collect(),
+    )
+}
+
 /// Deserialize a document holding only `entries` at the top level.
 fn deserialize_only<T: DeserializeOwned>(
     root: &Spanned<DeTable<'_>>,
