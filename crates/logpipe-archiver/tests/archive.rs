@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::*;
 use logpipe_archiver::config::Codec;
 use logpipe_testkit::hdfs::FakeHdfs;
-use logpipe_testkit::kafka::{mock_cluster, produce};
+use logpipe_testkit::kafka::{consume, mock_cluster, produce};
 
 /// 2024-04-05T21:00:00Z: the events span three hours from here.
 const START: f64 = 1_712_350_800.0;
@@ -268,4 +268,77 @@ async fn two_archivers_in_one_group_hand_partitions_over_without_loss_or_duplica
         "every event once across the hand-overs"
     );
     assert!(reports.iter().all(|r| r.is_clean()), "{reports:?}");
+}
+
+/// JSON lines stay lines: a JSON value with raw newlines (whitespace between
+/// its tokens) is written compacted, a non-JSON value with one goes to
+/// `logs.dlq` with reason `newline_in_value` — never a broken line — and
+/// every other record is archived byte for byte around it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_with_newlines_are_compacted_or_dead_lettered_never_split() {
+    let cluster = mock_cluster(&[("logs", 1), ("logs.dlq", 1)]);
+    let bootstrap = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut c, kafka) = config(
+        &format!("file://{}", dir.path().display()),
+        "logs",
+        &bootstrap,
+    );
+    c.roll.max_records = 400;
+    let mut evs = events(1_000, 1, START, 600.0);
+    let pretty = "{\n  \"timestamp\": 1712350860.5,\n  \"message\": \"two  spaces\\n kept\"\n}";
+    let broken = "first line\nsecond line";
+    evs[10].1 = pretty.as_bytes().to_vec();
+    evs[420].1 = broken.as_bytes().to_vec();
+    produce(&bootstrap, "logs", &evs);
+    let running = Running::start(c.clone(), kafka);
+    let dlq = blocking({
+        let bs = bootstrap.clone();
+        move || consume(&bs, "logs.dlq", 1, Duration::from_secs(60))
+    })
+    .await;
+    let cc = c.clone();
+    wait_until("999 records archived", Duration::from_secs(60), move || {
+        lines_by_offset(&cc).len() == 999
+    })
+    .await;
+    running.stop().await;
+    assert_eq!(dlq.len(), 1, "{dlq:?}");
+    assert_eq!(dlq[0].payload, broken.as_bytes());
+    assert_eq!(
+        dlq[0].header("logpipe.error.reason").as_deref(),
+        Some("newline_in_value")
+    );
+    let got = blocking(move || lines_by_offset(&c)).await;
+    let mut want = expected(&evs);
+    want.remove(&(0, 420));
+    want.insert(
+        (0, 10),
+        br#"{"timestamp":1712350860.5,"message":"two  spaces\n kept"}"#.to_vec(),
+    );
+    assert!(got == want, "archived lines differ");
+}
+
+/// Every archived line keyed by (partition, offset), allowing gaps where
+/// records were dead-lettered (a file's lines fill its range in order,
+/// skipping the offsets that are in `logs.dlq`).
+fn lines_by_offset(
+    c: &logpipe_archiver::ArchiveConfig,
+) -> std::collections::BTreeMap<(i32, i64), Vec<u8>> {
+    let sink = logpipe_archiver::sink::open(c, tokio::runtime::Handle::current()).unwrap();
+    let template = logpipe_archiver::path::PathTemplate::parse(&c.path).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(files) = logpipe_archiver::verify::list_files(sink.as_ref(), &template, "logs") else {
+        return out;
+    };
+    for f in files {
+        let lines = logpipe_archiver::verify::read_records(sink.as_ref(), &f).unwrap();
+        // The one dead-lettered offset of this test is 420.
+        let full = lines.len() as u64 == f.range.len();
+        let offsets = (f.range.start..=f.range.end).filter(|o| *o != 420 || full);
+        for (o, line) in offsets.zip(lines) {
+            out.insert((f.range.partition, o), line);
+        }
+    }
+    out
 }
