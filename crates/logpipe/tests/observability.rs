@@ -555,8 +555,7 @@ fn interval_seconds(s: &str) -> u64 {
 
 fn expand_macros(sql: &str, from: i64, to: i64, interval: &str) -> String {
     let mut s = sql.replace("$__interval", interval);
-    loop {
-        let Some(at) = s.find("$__") else { break };
+    while let Some(at) = s.find("$__") {
         let name_end = at
             + s[at..]
                 .find('(')
