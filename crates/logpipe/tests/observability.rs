@@ -7,7 +7,9 @@
 //! - every dashboard in `grafana/dashboards/` is well formed: unique uids,
 //!   datasource uids that provisioning defines, a title, description and
 //!   unit on every panel, counters only through `rate`/`increase` over
-//!   `$__rate_interval`, Grafana macros in SQL, the pinned `schemaVersion`;
+//!   `$__rate_interval`, Grafana macros in SQL, the pinned `schemaVersion`,
+//!   and each type-checks (`tsc --strict`) as `@grafana/schema`'s
+//!   `Dashboard` of the pinned Grafana release;
 //! - Debian's real `prometheus` scrapes the real `logpipe` daemons (two
 //!   generators, the processor, the archiver, all on one librdkafka mock
 //!   cluster) and every Prometheus target of every dashboard, template
@@ -344,6 +346,67 @@ fn dashboards_are_well_formed() {
         }
     }
     println!("dashboards: {} uids, {checked} targets checked", uids.len());
+}
+
+/// Where scripts/test installed `@grafana/schema` and `tsc`.
+const GRAFANA_SCHEMA_ENV: &str = "LOGPIPE_GRAFANA_SCHEMA";
+
+/// Every dashboard, written as a TypeScript object literal typed as
+/// `@grafana/schema`'s `Dashboard` of the pinned Grafana release, passes
+/// `tsc --strict`: unknown properties, missing required ones and wrong
+/// types are errors. (String enums such as `ThresholdsMode` would need enum
+/// references instead of JSON strings: the dashboards use none.)
+#[test]
+fn dashboards_type_check_against_grafana_schema_with_tsc() {
+    let root = PathBuf::from(std::env::var_os(GRAFANA_SCHEMA_ENV).unwrap_or_else(|| {
+        panic!("{GRAFANA_SCHEMA_ENV} is not set: run the suite with scripts/test (it installs @grafana/schema and typescript under target/grafana-schema)")
+    }));
+    let schema: Value = serde_json::from_str(&read(
+        &root.join("node_modules/@grafana/schema/package.json"),
+    ))
+    .unwrap();
+    let version = str_of(&schema, "version");
+    assert!(
+        version.starts_with(&format!("{GRAFANA_VERSION}.")),
+        "@grafana/schema {version} installed; the dashboards pin Grafana {GRAFANA_VERSION}"
+    );
+    let dir = tempfile::tempdir_in(&root).unwrap();
+    let mut files = Vec::new();
+    for d in dashboards() {
+        let name = d.file.trim_end_matches(".json").to_owned() + ".ts";
+        std::fs::write(
+            dir.path().join(&name),
+            format!(
+                "import type {{ Dashboard }} from '@grafana/schema';\nexport const dashboard: Dashboard = {};\n",
+                serde_json::to_string_pretty(&d.json).unwrap()
+            ),
+        )
+        .unwrap();
+        files.push(format!("\"{name}\""));
+    }
+    std::fs::write(
+        dir.path().join("tsconfig.json"),
+        format!(
+            r#"{{"compilerOptions": {{"strict": true, "noEmit": true, "module": "esnext", "moduleResolution": "bundler", "target": "es2020", "skipLibCheck": true}}, "files": [{}]}}"#,
+            files.join(", ")
+        ),
+    )
+    .unwrap();
+    let out = Command::new(root.join("node_modules/.bin/tsc"))
+        .args(["-p", "."])
+        .current_dir(dir.path())
+        .output()
+        .expect("run tsc");
+    assert!(
+        out.status.success(),
+        "dashboards do not type-check against @grafana/schema {version}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!(
+        "tsc: {} dashboards type-check against @grafana/schema {version}",
+        files.len()
+    );
 }
 
 #[test]
