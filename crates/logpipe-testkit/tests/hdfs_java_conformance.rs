@@ -6,7 +6,8 @@
 //!
 //! - `java_client_filesystem_semantics_conform`: FileSystem semantics (mkdirs, create, hflush
 //!   and hsync, multi-block files, sequential/positioned reads, rename, delete, paged
-//!   listings, setReplication, append, concurrent writers) against Hadoop's FileSystem
+//!   listings, setReplication, append refused as with append disabled, getContentSummary,
+//!   concurrent writers) against Hadoop's FileSystem
 //!   specification.
 //! - the `java_client_*` fault tests: Java-client twins of `hdfs_datanode_faults.rs` — the
 //!   Java client's own pipeline recovery (abandonBlock + excludeNodes, updateBlockForPipeline /
@@ -354,7 +355,19 @@ async fn java_client_filesystem_semantics_conform() {
     )
     .await;
     let run = run_java(&hdfs, "suite", &[]).await;
-    run.assert_all_ok(55);
+    run.assert_all_ok(57);
+    // append and create(APPEND) reached the NameNode and were refused as Hadoop refuses them.
+    for method in ["append", "create"] {
+        assert!(
+            hdfs.calls().iter().any(|c| c.method == method
+                && c.outcome
+                    == Outcome::Error(
+                        logpipe_testkit::hdfs::exceptions::UNSUPPORTED_OPERATION.into()
+                    )),
+            "no {method} refused with UnsupportedOperationException"
+        );
+    }
+    assert!(count(&hdfs, "getContentSummary") >= 3);
     assert!(
         hdfs.faults().count("getListing") >= 8,
         "the listings were not paged: {} getListing calls",

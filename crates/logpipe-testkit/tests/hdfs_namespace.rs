@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use hdfs_native::HdfsError;
-use logpipe_testkit::hdfs::{exceptions as ex, FakeHdfs, FakeHdfsConfig, NamespaceConfig};
+use logpipe_testkit::hdfs::{exceptions as ex, FakeHdfs, FakeHdfsConfig, NamespaceConfig, Outcome};
 
 fn rpc_class(error: HdfsError) -> String {
     match error {
@@ -293,18 +293,88 @@ async fn a_phantom_lease_blocks_create_with_already_being_created() {
     assert_no_protocol_errors(&hdfs);
 }
 
+/// Sends `getFsStats` (a ClientProtocol method the fake does not implement, and hdfs-native
+/// has no call for) on a raw IPC connection, then `getFileInfo` on the same connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_methods_answer_rpc_no_such_method() {
+    use logpipe_testkit::hdfs::proto::*;
+    use prost::Message;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
     let hdfs = fake(1).await;
-    let client = hdfs.client().unwrap();
-    let err = bounded(20, "getContentSummary", client.get_content_summary("/"))
-        .await
-        .unwrap_err();
-    assert_eq!(rpc_class(err), ex::RPC_NO_SUCH_METHOD);
-    // The connection stays usable after an ERROR answer.
-    bounded(20, "mkdirs", client.mkdirs("/after", 0o755, true))
+    let mut stream = tokio::net::TcpStream::connect(hdfs.namenode_addr())
         .await
         .unwrap();
+    let header = |call_id| {
+        RpcRequestHeaderProto {
+            rpc_kind: Some(RPC_KIND_PROTOCOL_BUFFER),
+            rpc_op: Some(RPC_OP_FINAL_PACKET),
+            call_id,
+            client_id: vec![2; 16],
+            retry_count: Some(-1),
+            state_id: None,
+        }
+        .encode_length_delimited_to_vec()
+    };
+    let request = |method: &str| {
+        RequestHeaderProto {
+            method_name: method.to_string(),
+            declaring_class_protocol_name: "org.apache.hadoop.hdfs.protocol.ClientProtocol"
+                .to_string(),
+            client_protocol_version: 1,
+        }
+        .encode_length_delimited_to_vec()
+    };
+    let context = IpcConnectionContextProto {
+        user_info: None,
+        protocol: Some("org.apache.hadoop.hdfs.protocol.ClientProtocol".to_string()),
+    }
+    .encode_length_delimited_to_vec();
+    // GetFsStatusRequestProto has no fields: an empty delimited message.
+    let empty = vec![0u8];
+    let stat = GetFileInfoRequestProto {
+        src: "/".to_string(),
+    }
+    .encode_length_delimited_to_vec();
+    let mut out = b"hrpc\x09\x00\x00".to_vec();
+    for parts in [
+        vec![header(-3), context],
+        vec![header(0), request("getFsStats"), empty],
+        vec![header(1), request("getFileInfo"), stat],
+    ] {
+        let frame: Vec<u8> = parts.concat();
+        out.extend_from_slice(&(frame.len() as u32).to_be_bytes());
+        out.extend_from_slice(&frame);
+    }
+    stream.write_all(&out).await.unwrap();
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let mut len = [0u8; 4];
+        bounded(10, "answer", stream.read_exact(&mut len))
+            .await
+            .unwrap();
+        let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
+        stream.read_exact(&mut frame).await.unwrap();
+        let header = RpcResponseHeaderProto::decode_length_delimited(frame.as_slice()).unwrap();
+        answers.push((
+            header.call_id,
+            header.status,
+            header.exception_class_name.clone(),
+        ));
+    }
+    answers.sort();
+    assert_eq!(
+        answers,
+        vec![
+            (
+                0,
+                RpcStatusProto::Error as i32,
+                Some(ex::RPC_NO_SUCH_METHOD.to_string())
+            ),
+            // The connection stays usable after an ERROR answer.
+            (1, RpcStatusProto::Success as i32, None),
+        ]
+    );
     assert_no_protocol_errors(&hdfs);
 }
 
@@ -327,8 +397,29 @@ async fn disabled_features_answer_as_a_namenode_without_them() {
             .await
             .err()
             .expect("append refused");
-        assert_eq!(rpc_class(append), ex::UNSUPPORTED_OPERATION);
+        match append {
+            HdfsError::RPCError(class, message) => {
+                assert_eq!(class, ex::UNSUPPORTED_OPERATION);
+                assert_eq!(
+                    message,
+                    "Append is not enabled on this NameNode. Use the dfs.support.append \
+                     configuration option to enable it."
+                );
+            }
+            other => panic!("expected an RPC error, got {other:?}"),
+        }
         assert_eq!(read_file(&client, "/feat/f").await.unwrap(), b"abc");
+        assert!(client.get_file_info("/feat/f").await.unwrap().length == 3);
+        let answered: Vec<Outcome> = hdfs
+            .calls()
+            .into_iter()
+            .filter(|c| c.method == "append")
+            .map(|c| c.outcome)
+            .collect();
+        assert_eq!(
+            answered,
+            vec![Outcome::Error(ex::UNSUPPORTED_OPERATION.to_string())]
+        );
     })
     .await;
     assert_no_protocol_errors(&hdfs);
@@ -356,6 +447,52 @@ async fn set_replication_permission_and_times_are_reported_by_stat() {
             .set_permission("/attr/nope", 0o600)
             .await
             .unwrap_err();
+        assert_eq!(rpc_class(missing), ex::FILE_NOT_FOUND);
+    })
+    .await;
+    assert_no_protocol_errors(&hdfs);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_summary_counts_files_directories_bytes_and_replicas() {
+    let hdfs = fake(2).await;
+    let client = hdfs.client().unwrap();
+    bounded(30, "content summary", async {
+        write_file(&client, "/cs/a", &payload(MIB + 10, 1), 4096, 2)
+            .await
+            .unwrap();
+        write_file(&client, "/cs/sub/b", &payload(300, 2), 300, 1)
+            .await
+            .unwrap();
+        client.mkdirs("/cs/empty", 0o755, true).await.unwrap();
+        let dir = client.get_content_summary("/cs").await.unwrap();
+        assert_eq!(
+            (dir.file_count, dir.directory_count, dir.length),
+            (2, 3, (MIB + 10 + 300) as u64)
+        );
+        assert_eq!(dir.space_consumed, ((MIB + 10) * 2 + 300) as u64);
+        // No quota: -1, which travels as the uint64 u64::MAX.
+        assert_eq!((dir.quota, dir.space_quota), (u64::MAX, u64::MAX));
+        let file = client.get_content_summary("/cs/sub/b").await.unwrap();
+        assert_eq!(
+            (file.file_count, file.directory_count, file.length),
+            (1, 0, 300)
+        );
+        // A file under construction counts its last block at the full block size per replica
+        // in space consumed (and its known length in length).
+        hdfs.phantom_lease("/cs/a").unwrap();
+        let while_open = client.get_content_summary("/cs").await.unwrap();
+        assert_eq!(while_open.length, dir.length);
+        assert_eq!(
+            while_open.space_consumed,
+            dir.space_consumed + 2 * (MIB as u64 - 10),
+            "the open file's last block counts as a full block per replica"
+        );
+        let missing = client
+            .get_content_summary("/cs/missing")
+            .await
+            .err()
+            .expect("missing path refused");
         assert_eq!(rpc_class(missing), ex::FILE_NOT_FOUND);
     })
     .await;

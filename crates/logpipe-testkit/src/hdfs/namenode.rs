@@ -460,6 +460,12 @@ fn dispatch(cluster: &Cluster, call: &Call, user: &str) -> (String, Result<Vec<u
                 let result = cluster.namespace().is_file_closed(&req.src)?;
                 Ok(encode(&BoolResultProto { result }))
             }
+            "getContentSummary" => {
+                let req: GetContentSummaryRequestProto = decode(call)?;
+                target = req.path.clone();
+                let summary = cluster.namespace().content_summary(&req.path)?;
+                Ok(encode(&GetContentSummaryResponseProto { summary }))
+            }
             "append" => {
                 let req: AppendRequestProto = decode(call)?;
                 target = req.src.clone();

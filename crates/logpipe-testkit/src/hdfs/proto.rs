@@ -496,6 +496,37 @@ pub struct IsFileClosedRequestProto {
     pub src: String,
 }
 
+/// `getContentSummary`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct GetContentSummaryRequestProto {
+    #[prost(string, required, tag = "1")]
+    pub path: String,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct GetContentSummaryResponseProto {
+    #[prost(message, required, tag = "1")]
+    pub summary: ContentSummaryProto,
+}
+
+/// `hdfs.proto`'s ContentSummaryProto without the type-quota and snapshot fields (optional;
+/// the fake has neither). A quota of -1 (none) travels as the uint64 `u64::MAX`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ContentSummaryProto {
+    #[prost(uint64, required, tag = "1")]
+    pub length: u64,
+    #[prost(uint64, required, tag = "2")]
+    pub file_count: u64,
+    #[prost(uint64, required, tag = "3")]
+    pub directory_count: u64,
+    #[prost(uint64, required, tag = "4")]
+    pub quota: u64,
+    #[prost(uint64, required, tag = "5")]
+    pub space_consumed: u64,
+    #[prost(uint64, required, tag = "6")]
+    pub space_quota: u64,
+}
+
 /// Any response without fields (fsync, renewLease, rename2, updatePipeline).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct VoidResponseProto {}

@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +30,8 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.BlockLocation;
+import org.apache.hadoop.fs.ContentSummary;
+import org.apache.hadoop.fs.CreateFlag;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileAlreadyExistsException;
@@ -683,29 +686,46 @@ public final class HdfsConformance {
         });
 
         // --- append ---------------------------------------------------------------------------
-        check("append either appends or is refused with UnsupportedOperationException", () -> {
+        // The fake has no append: it must answer as a NameNode with append disabled does
+        // (FSNamesystem.appendFile: UnsupportedOperationException with this message), leave the
+        // file closed and intact, and refuse create with the APPEND flag the same way.
+        check("append is refused with UnsupportedOperationException; the file stays closed and intact", () -> {
             Path p = new Path(l, "file-04");
             byte[] before = readAll(fs, p);
-            FSDataOutputStream out;
-            try {
-                out = fs.append(p);
-            } catch (Exception e) {
-                // A NameNode without append answers UnsupportedOperationException (which this
-                // client version passes on as a RemoteException of that class).
-                if (!remoteClass(e).equals(UnsupportedOperationException.class.getName())) {
-                    throw e;
-                }
-                System.out.println("info append is not supported: " + e.getMessage());
-                expectContent(fs, p, before);
-                expect(dfs.isFileClosed(p), "the file is not left open");
-                return;
+            Throwable t = thrown(() -> fs.append(p).close(), "append");
+            expectEq(UnsupportedOperationException.class.getName(), remoteClass(t), "append answer: " + describe(t));
+            expect(String.valueOf(t.getMessage()).contains(
+                    "Append is not enabled on this NameNode. Use the dfs.support.append configuration option to enable it."),
+                    "append message: " + t.getMessage());
+            expectContent(fs, p, before);
+            expect(dfs.isFileClosed(p), "the file is not left open");
+            Throwable refused = thrown(() -> fs.create(p, FsPermission.getFileDefault(),
+                    EnumSet.of(CreateFlag.APPEND), 4096, (short) 1, MIB, null).close(), "create(APPEND)");
+            expectEq(UnsupportedOperationException.class.getName(), remoteClass(refused), "create(APPEND) answer: " + describe(refused));
+            expectContent(fs, p, before);
+        });
+
+        check("getContentSummary counts files, directories, bytes and replicas", () -> {
+            long length = 0, space = 0, fileCount = 0;
+            RemoteIterator<LocatedFileStatus> it = fs.listFiles(l, true);
+            while (it.hasNext()) {
+                LocatedFileStatus st = it.next();
+                fileCount++;
+                length += st.getLen();
+                space += st.getLen() * st.getReplication();
             }
-            byte[] more = payload(100, 18);
-            out.write(more);
-            out.close();
-            byte[] expected = Arrays.copyOf(before, before.length + more.length);
-            System.arraycopy(more, 0, expected, before.length, more.length);
-            expectContent(fs, p, expected);
+            ContentSummary cs = fs.getContentSummary(l);
+            expectEq(fileCount, cs.getFileCount(), "file count");
+            expectEq(3L, cs.getDirectoryCount(), "directory count (l, sub-a, sub-b)");
+            expectEq(length, cs.getLength(), "length");
+            expectEq(space, cs.getSpaceConsumed(), "space consumed");
+            expectEq(-1L, cs.getQuota(), "namespace quota");
+            expectEq(-1L, cs.getSpaceQuota(), "space quota");
+            ContentSummary one = fs.getContentSummary(new Path(l, "file-03"));
+            expectEq(1L, one.getFileCount(), "file count of a file");
+            expectEq(0L, one.getDirectoryCount(), "directory count of a file");
+            expectEq(301L, one.getLength(), "length of a file");
+            expectThrows(FileNotFoundException.class, () -> fs.getContentSummary(new Path(l, "missing")), "missing path");
         });
 
         // --- concurrent writers -----------------------------------------------------------------
