@@ -355,7 +355,7 @@ async fn java_client_filesystem_semantics_conform() {
     )
     .await;
     let run = run_java(&hdfs, "suite", &[]).await;
-    run.assert_all_ok(57);
+    run.assert_all_ok(58);
     // append and create(APPEND) reached the NameNode and were refused as Hadoop refuses them.
     for method in ["append", "create"] {
         assert!(
@@ -368,6 +368,12 @@ async fn java_client_filesystem_semantics_conform() {
         );
     }
     assert!(count(&hdfs, "getContentSummary") >= 3);
+    // The 3 getFileChecksum calls each asked a DataNode for the 3 blocks of a file.
+    let checksums = datanode_ops(&hdfs, "BLOCK_CHECKSUM");
+    assert!(
+        checksums.len() == 9 && checksums.iter().all(|(_, o)| *o == Outcome::Success),
+        "{checksums:?}"
+    );
     assert!(
         hdfs.faults().count("getListing") >= 8,
         "the listings were not paged: {} getListing calls",

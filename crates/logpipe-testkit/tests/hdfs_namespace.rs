@@ -491,8 +491,7 @@ async fn content_summary_counts_files_directories_bytes_and_replicas() {
         let missing = client
             .get_content_summary("/cs/missing")
             .await
-            .err()
-            .expect("missing path refused");
+            .expect_err("missing path refused");
         assert_eq!(rpc_class(missing), ex::FILE_NOT_FOUND);
     })
     .await;

@@ -122,6 +122,11 @@ impl Connection {
                     let op = transfer::read_delimited(&mut self.reader, "OpReadBlockProto").await?;
                     self.read_block(op).await?
                 }
+                transfer::OP_BLOCK_CHECKSUM => {
+                    let op =
+                        transfer::read_delimited(&mut self.reader, "OpBlockChecksumProto").await?;
+                    self.block_checksum(op).await?
+                }
                 transfer::OP_TRANSFER_BLOCK => {
                     let op =
                         transfer::read_delimited(&mut self.reader, "OpTransferBlockProto").await?;
@@ -163,6 +168,7 @@ impl Connection {
         let response = BlockOpResponseProto {
             status: status as i32,
             first_bad_link: Some(String::new()),
+            checksum_response: None,
             read_op_checksum_info: None,
             message,
         };
@@ -358,6 +364,7 @@ impl Connection {
                     let response = BlockOpResponseProto {
                         status: Status::Error as i32,
                         first_bad_link: Some(format!("{}:{}", node.id.ip_addr, node.id.xfer_port)),
+                        checksum_response: None,
                         read_op_checksum_info: None,
                         message: Some(why.clone()),
                     };
@@ -605,6 +612,7 @@ impl Connection {
         let response = BlockOpResponseProto {
             status: Status::Success as i32,
             first_bad_link: None,
+            checksum_response: None,
             read_op_checksum_info: Some(ReadOpChecksumInfoProto {
                 checksum: ChecksumProto {
                     r#type: if send_checksums { CHECKSUM_CRC32C } else { 0 },
@@ -683,6 +691,73 @@ impl Connection {
             Err(TransferError::Io(_)) => Ok(Next::Close),
             Err(e) => Err(e),
         }
+    }
+
+    /// BLOCK_CHECKSUM as `DataXceiver.blockChecksum` answers it for a replicated block: the MD5
+    /// of the big-endian CRC32C of every 512-byte chunk of the first `numBytes` bytes (what the
+    /// block's meta file holds; both clients write 512-byte CRC32C chunks), with the chunk
+    /// count. The client combines the blocks' MD5s into `MD5MD5CRC32FileChecksum`.
+    async fn block_checksum(&mut self, op: OpBlockChecksumProto) -> Result<Next, TransferError> {
+        const OP: &str = "BLOCK_CHECKSUM";
+        const BYTES_PER_CRC: usize = 512;
+        let block = op.header.block.clone();
+        let target = block_name(&block);
+        let kind = op
+            .block_checksum_options
+            .as_ref()
+            .and_then(|o| o.block_checksum_type)
+            .unwrap_or(BLOCK_CHECKSUM_MD5CRC);
+        if kind != BLOCK_CHECKSUM_MD5CRC {
+            // COMPOSITE_CRC (dfs.checksum.combine.mode=COMPOSITE_CRC) is not implemented.
+            self.record(OP, &target, Outcome::Error("ERROR_UNSUPPORTED".to_string()));
+            self.respond(
+                Status::ErrorUnsupported,
+                Some(format!(
+                    "the fake DataNode computes only MD5CRC block checksums, not type {kind}"
+                )),
+            )
+            .await?;
+            return Ok(Next::Close);
+        }
+        let replica = self
+            .cluster
+            .store()
+            .replica(self.index, block.block_id)
+            .filter(|r| r.gen_stamp >= block.generation_stamp)
+            .cloned();
+        let Some(replica) = replica else {
+            self.record(OP, &target, Outcome::Error("ERROR".to_string()));
+            self.respond(
+                Status::Error,
+                Some(format!("Replica not found for {target}")),
+            )
+            .await?;
+            return Ok(Next::Close);
+        };
+        let length =
+            (block.num_bytes.unwrap_or(replica.data.len() as u64) as usize).min(replica.data.len());
+        let crcs: Vec<u8> = replica.data[..length]
+            .chunks(BYTES_PER_CRC)
+            .flat_map(|chunk| crc32c::crc32c(chunk).to_be_bytes())
+            .collect();
+        let digest = <md5::Md5 as md5::Digest>::digest(&crcs);
+        let response = BlockOpResponseProto {
+            status: Status::Success as i32,
+            first_bad_link: None,
+            checksum_response: Some(OpBlockChecksumResponseProto {
+                bytes_per_crc: BYTES_PER_CRC as u32,
+                crc_per_block: (crcs.len() / 4) as u64,
+                block_checksum: digest.to_vec(),
+                crc_type: Some(CHECKSUM_CRC32C),
+                block_checksum_options: None,
+            }),
+            read_op_checksum_info: None,
+            message: None,
+        };
+        self.record(OP, &target, Outcome::Success);
+        self.send(&response.encode_length_delimited_to_vec())
+            .await?;
+        Ok(Next::Close)
     }
 
     async fn transfer_block(&mut self, op: OpTransferBlockProto) -> Result<Next, TransferError> {

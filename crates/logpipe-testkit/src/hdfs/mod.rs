@@ -27,20 +27,26 @@
 //! directory), rename2, delete, getListing (paged by [`NamespaceConfig::listing_limit`];
 //! with `needLocation` each file carries its block locations, as `listFiles` needs),
 //! getBlockLocations (an open file's length leaves out its last block, whose visible length the
-//! reader asks of a DataNode), setReplication, setPermission, setOwner, setTimes,
+//! reader asks of a DataNode), getContentSummary (counted as Hadoop does: the directory itself
+//! is one of the directories, an open file's last block takes a full block of space per
+//! replica, no quotas), setReplication, setPermission, setOwner, setTimes,
 //! updateBlockForPipeline, updatePipeline, getAdditionalDatanode. IPC keep-alive pings are
 //! ignored; a SASL negotiation is answered with SUCCESS ("use SIMPLE"), as by a Hadoop server
 //! with security off.
 //!
 //! Features it does not have answer as a NameNode without them does:
 //! - `append`, and `create` with the APPEND flag: `java.lang.UnsupportedOperationException`
-//!   ("Append is not enabled on this NameNode", as with `dfs.support.append=false`);
+//!   ("Append is not enabled on this NameNode. Use the dfs.support.append configuration option
+//!   to enable it.", `FSNamesystem.appendFile` with `dfs.support.append=false`); the file stays
+//!   closed and intact. Hadoop 3 NameNodes normally grant appends, so nothing may rely on
+//!   append against this fake (the archiver never appends: it writes new files). Both clients
+//!   check this answer (`hdfs_namespace.rs`, the Java suite);
 //! - ACL methods (modifyAclEntries, removeAclEntries, removeDefaultAcl, removeAcl, setAcl,
 //!   getAclStatus): `org.apache.hadoop.hdfs.protocol.AclException`, as with
 //!   `dfs.namenode.acls.enabled=false`;
 //! - XAttr methods (setXAttr, getXAttrs, listXAttrs, removeXAttr): `java.io.IOException`, as
 //!   with `dfs.namenode.xattrs.enabled=false`;
-//! - every other method (getContentSummary, concat, truncate, getFsStats,
+//! - every other method (getQuotaUsage, concat, truncate, getFsStats,
 //!   getDatanodeReport, getLocatedFileInfo, snapshots, quotas, storage and erasure-coding
 //!   policies, encryption zones, caching, delegation tokens, msync, …):
 //!   `org.apache.hadoop.ipc.RpcNoSuchMethodException`, as a NameNode whose protocol version
@@ -59,15 +65,18 @@
 //! PIPELINE_SETUP_STREAMING_RECOVERY and PIPELINE_CLOSE_RECOVERY (the latter finalizes at setup
 //! without packets, as Hadoop does); packets with any non-negative seqno, overlapping packets
 //! (the Java client re-sends a partial checksum chunk after hflush); acknowledged heartbeats;
-//! READ_BLOCK with connection reuse; TRANSFER_BLOCK (copied in-process). The write pipeline is
+//! READ_BLOCK with connection reuse; TRANSFER_BLOCK (copied in-process); BLOCK_CHECKSUM in
+//! the default MD5CRC mode (`FileSystem.getFileChecksum`: MD5 of the block's 512-byte CRC32C
+//! chunk checksums, checked by the Java suite against its own computation). The write pipeline is
 //! simulated in-process: the DataNode the client talks to stores every packet on each DataNode
 //! of the pipeline. The IPC port serves `ClientDatanodeProtocol.getReplicaVisibleLength`; its
 //! other methods answer `RpcNoSuchMethodException`.
 //!
 //! Not implemented: the append stages (the NameNode never grants an append), checksum types
 //! other than CRC32C (a real DataNode also accepts CRC32 and NULL; both clients default to
-//! CRC32C), BLOCK_CHECKSUM (`FileSystem.getFileChecksum`), REQUEST_SHORT_CIRCUIT_FDS,
-//! data-transfer SASL/encryption, block tokens.
+//! CRC32C), BLOCK_CHECKSUM in COMPOSITE_CRC mode (`dfs.checksum.combine.mode=COMPOSITE_CRC`:
+//! answered ERROR_UNSUPPORTED, not logged as a protocol error), BLOCK_GROUP_CHECKSUM (erasure
+//! coding), REQUEST_SHORT_CIRCUIT_FDS, data-transfer SASL/encryption, block tokens.
 //!
 //! # Protocol errors
 //!

@@ -798,10 +798,47 @@ pub struct BlockOpResponseProto {
     pub status: i32,
     #[prost(string, optional, tag = "2")]
     pub first_bad_link: Option<String>,
+    #[prost(message, optional, tag = "3")]
+    pub checksum_response: Option<OpBlockChecksumResponseProto>,
     #[prost(message, optional, tag = "4")]
     pub read_op_checksum_info: Option<ReadOpChecksumInfoProto>,
     #[prost(string, optional, tag = "5")]
     pub message: Option<String>,
+}
+
+/// BLOCK_CHECKSUM (`FileSystem.getFileChecksum`).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct OpBlockChecksumProto {
+    #[prost(message, required, tag = "1")]
+    pub header: BaseHeaderProto,
+    #[prost(message, optional, tag = "2")]
+    pub block_checksum_options: Option<BlockChecksumOptionsProto>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct BlockChecksumOptionsProto {
+    /// `BlockChecksumTypeProto`: MD5CRC = 1 (the default), COMPOSITE_CRC = 2.
+    #[prost(int32, optional, tag = "1")]
+    pub block_checksum_type: Option<i32>,
+    #[prost(uint64, optional, tag = "2")]
+    pub stripe_length: Option<u64>,
+}
+
+/// `BlockChecksumTypeProto.MD5CRC`.
+pub const BLOCK_CHECKSUM_MD5CRC: i32 = 1;
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct OpBlockChecksumResponseProto {
+    #[prost(uint32, required, tag = "1")]
+    pub bytes_per_crc: u32,
+    #[prost(uint64, required, tag = "2")]
+    pub crc_per_block: u64,
+    #[prost(bytes = "vec", required, tag = "3")]
+    pub block_checksum: Vec<u8>,
+    #[prost(int32, optional, tag = "4")]
+    pub crc_type: Option<i32>,
+    #[prost(message, optional, tag = "5")]
+    pub block_checksum_options: Option<BlockChecksumOptionsProto>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]

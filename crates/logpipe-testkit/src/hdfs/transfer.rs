@@ -11,6 +11,7 @@ use super::proto::PacketHeaderProto;
 pub(crate) const DATA_TRANSFER_VERSION: u16 = 28;
 pub(crate) const OP_WRITE_BLOCK: u8 = 80;
 pub(crate) const OP_READ_BLOCK: u8 = 81;
+pub(crate) const OP_BLOCK_CHECKSUM: u8 = 85;
 pub(crate) const OP_TRANSFER_BLOCK: u8 = 86;
 
 /// Largest op message or packet header the fake accepts.

@@ -27,6 +27,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32C;
+import java.security.MessageDigest;
 
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.BlockLocation;
@@ -35,6 +37,7 @@ import org.apache.hadoop.fs.CreateFlag;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileAlreadyExistsException;
+import org.apache.hadoop.fs.FileChecksum;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocatedFileStatus;
@@ -44,6 +47,8 @@ import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.hadoop.fs.permission.FsPermission;
 import org.apache.hadoop.hdfs.DistributedFileSystem;
+import org.apache.hadoop.io.DataOutputBuffer;
+import org.apache.hadoop.io.MD5Hash;
 import org.apache.hadoop.ipc.RemoteException;
 import org.apache.hadoop.security.UserGroupInformation;
 
@@ -726,6 +731,41 @@ public final class HdfsConformance {
             expectEq(0L, one.getDirectoryCount(), "directory count of a file");
             expectEq(301L, one.getLength(), "length of a file");
             expectThrows(FileNotFoundException.class, () -> fs.getContentSummary(new Path(l, "missing")), "missing path");
+        });
+
+        check("getFileChecksum is MD5-of-MD5-of-CRC32C over the blocks, equal for equal content", () -> {
+            Path p = new Path(base, "ck/three-blocks");
+            Path same = new Path(base, "ck/same");
+            byte[] data = payload(2 * MIB + 1000, 21);
+            write(fs, p, data, false);
+            write(fs, same, data, false);
+            long blockSize = fs.getFileStatus(p).getBlockSize();
+            // The client concatenates the blocks' MD5s in a DataOutputBuffer and digests its
+            // whole backing array (FileChecksumHelper: MD5Hash.digest(md5out.getData())).
+            DataOutputBuffer blockMd5s = new DataOutputBuffer();
+            for (long start = 0; start < data.length; start += blockSize) {
+                int end = (int) Math.min(data.length, start + blockSize);
+                MessageDigest blockMd5 = MessageDigest.getInstance("MD5");
+                for (int chunk = (int) start; chunk < end; chunk += 512) {
+                    CRC32C crc = new CRC32C();
+                    crc.update(data, chunk, Math.min(512, end - chunk));
+                    int v = (int) crc.getValue();
+                    blockMd5.update(new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) v});
+                }
+                blockMd5s.write(blockMd5.digest());
+            }
+            byte[] expected = MD5Hash.digest(blockMd5s.getData()).getDigest();
+            FileChecksum sum = fs.getFileChecksum(p);
+            expectEq("MD5-of-" + (blockSize / 512) + "MD5-of-512CRC32C", sum.getAlgorithmName(), "algorithm");
+            StringBuilder hex = new StringBuilder();
+            for (byte b : expected) {
+                hex.append(String.format("%02x", b & 0xff));
+            }
+            // MD5MD5CRC32FileChecksum.toString() is "<algorithm>:<file MD5 in hex>".
+            expectEq(sum.getAlgorithmName() + ":" + hex, sum.toString(), "file MD5");
+            expectEq(sum, fs.getFileChecksum(same), "checksum of the same content");
+            write(fs, same, payload(2 * MIB + 1000, 22), true);
+            expect(!sum.equals(fs.getFileChecksum(same)), "different content, different checksum");
         });
 
         // --- concurrent writers -----------------------------------------------------------------
