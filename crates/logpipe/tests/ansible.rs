@@ -116,25 +116,44 @@ fn render(extra: &[&str]) -> (bool, String, tempfile::TempDir) {
 }
 
 #[test]
-fn the_role_renders_a_config_the_binary_accepts() {
+fn the_role_renders_configs_the_binary_accepts() {
     let (ok, report, dir) = render(&[]);
     assert!(ok, "render-config.yml:\n{report}");
+    let read = |rel: &str| {
+        let file = dir.path().join("out").join(rel);
+        std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{report}", file.display()))
+    };
+    // Several daemons on one host: one file per daemon, holding only its own
+    // section (and so only its own secrets).
     for variant in ["plain", "sasl"] {
-        let file = dir.path().join("out").join(format!("{variant}.toml"));
-        let config = std::fs::read_to_string(&file)
-            .unwrap_or_else(|e| panic!("{}: {e}\n{report}", file.display()));
-        for section in ["[kafka]", "[generate]", "[process]", "[archive]"] {
+        for daemon in ["generate", "process", "archive"] {
+            let config = read(&format!("all/{variant}/logpipe-{daemon}.toml"));
+            let table: toml::Table = toml::from_str(&config).unwrap();
+            let mut sections: Vec<&str> = table.keys().map(String::as_str).collect();
+            sections.sort();
+            let mut expected = vec!["kafka", daemon];
+            expected.sort();
+            assert_eq!(sections, expected, "{variant}/{daemon}:\n{config}");
+            assert_eq!(
+                config.contains(&format!(
+                    "/run/credentials/logpipe-{daemon}.service/kafka-password"
+                )),
+                variant == "sasl",
+                "{variant}/{daemon}:\n{config}"
+            );
             assert!(
-                config.contains(section),
-                "{variant}: no {section}:\n{config}"
+                !["generate", "process", "archive"]
+                    .iter()
+                    .filter(|other| **other != daemon)
+                    .any(|other| config.contains(&format!("logpipe-{other}.service"))),
+                "{variant}/{daemon} names another unit's credentials:\n{config}"
             );
         }
-        assert_eq!(
-            config.contains("sasl.password_file"),
-            variant == "sasl",
-            "{variant}:\n{config}"
-        );
     }
+    // One daemon: the single /etc/logpipe/logpipe.toml the units read.
+    let single: toml::Table = toml::from_str(&read("single.toml")).unwrap();
+    assert!(single.contains_key("process") && !single.contains_key("generate"));
 }
 
 #[test]
@@ -146,7 +165,9 @@ fn a_bad_inventory_value_is_refused_by_the_roles_check() {
         "the refusal names the key:\n{report}"
     );
     assert!(
-        !dir.path().join("out/plain.toml").exists(),
+        !dir.path()
+            .join("out/all/plain/logpipe-archive.toml")
+            .exists(),
         "a refused config must not be installed"
     );
 }
