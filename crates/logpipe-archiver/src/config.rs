@@ -231,9 +231,11 @@ pub enum FileFormat {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ParquetConfig {
-    /// Values buffered before a row group is written: the memory one open
-    /// file holds (a file has as many row groups as it needs; with a
-    /// `roll.max_bytes` at or below this, exactly one).
+    /// Values buffered before a row group is written (default 8MiB, about
+    /// 60,000 server-logs rows): what one open Parquet file holds in memory,
+    /// so an archiver needs about twice this per partition it owns. A file
+    /// has as many row groups as it needs; with `roll.max_bytes` at or below
+    /// this, exactly one.
     pub row_group_bytes: ByteSize,
     /// A field the schema does not name: `reject` (to the DLQ, the default:
     /// nothing is dropped without a trace) or `ignore` (the column set is
@@ -246,7 +248,7 @@ pub struct ParquetConfig {
 impl Default for ParquetConfig {
     fn default() -> Self {
         Self {
-            row_group_bytes: ByteSize(16 << 20),
+            row_group_bytes: ByteSize(8 << 20),
             unknown_fields: UnknownFields::Reject,
             topics: BTreeMap::new(),
         }

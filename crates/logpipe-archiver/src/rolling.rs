@@ -100,10 +100,13 @@ impl RollPolicy {
         }
     }
 
-    /// How often the timer must look to honour the age and idle limits
-    /// within a tenth of the smaller one (at least every 10 ms, at most 1 s).
+    /// How often the timer looks: often enough to honour the age and idle
+    /// limits within a tenth of the smaller one (at least every 10 ms), and
+    /// at least every 250 ms, which is also how fresh the exported counts
+    /// of records and bytes are.
     pub fn tick_interval(&self) -> Duration {
-        (self.max_age.min(self.idle) / 10).clamp(Duration::from_millis(10), Duration::from_secs(1))
+        (self.max_age.min(self.idle) / 10)
+            .clamp(Duration::from_millis(10), Duration::from_millis(250))
     }
 }
 
@@ -153,7 +156,7 @@ mod tests {
             p.on_tick(&g, t0 + Duration::from_secs(5)),
             Some(RollReason::Idle)
         );
-        assert_eq!(p.tick_interval(), Duration::from_millis(500));
+        assert_eq!(p.tick_interval(), Duration::from_millis(250));
     }
 
     #[test]

@@ -187,6 +187,11 @@ struct OpenFile {
     bytes_out: u64,
 }
 
+/// Records after which a busy partition publishes its counts without
+/// waiting for the timer, so the exported counts trail a fast stream by at
+/// most this many records per partition.
+const PUBLISH_EVERY: u64 = 8192;
+
 /// Counts not yet published to the metrics registry.
 #[derive(Default)]
 struct Unpublished {
@@ -268,6 +273,9 @@ impl PartitionWriter {
         }
         if time_fallback {
             self.counts.time_fallbacks += 1;
+        }
+        if self.counts.records_in >= PUBLISH_EVERY {
+            self.publish();
         }
         let mut out = Appended::default();
         if self.open.as_ref().is_some_and(|f| f.bucket != bucket) {

@@ -223,9 +223,11 @@ fn column_type(f: &FieldConfig) -> parquet::errors::Result<Type> {
         .build()
 }
 
-/// One column's buffered values of the current row group.
+/// One column's buffered values of the current row group. Byte values
+/// are kept in one buffer with their end offsets (no allocation per value);
+/// the row group's `ByteArray`s are slices of it, made at flush.
 enum Values {
-    Bytes(Vec<ByteArray>),
+    Bytes { data: Vec<u8>, ends: Vec<usize> },
     I64(Vec<i64>),
     I32(Vec<i32>),
     F64(Vec<f64>),
@@ -249,6 +251,9 @@ enum Cell<'a> {
     Bool(bool),
 }
 
+/// Rows handed to a column writer per call when writing a row group.
+const BATCH: usize = 8192;
+
 /// A Parquet file being encoded.
 pub struct ParquetFile {
     schema: Arc<TopicSchema>,
@@ -271,7 +276,10 @@ impl ParquetFile {
             .iter()
             .map(|f| Column {
                 values: match f.kind {
-                    FieldType::String | FieldType::Json => Values::Bytes(Vec::new()),
+                    FieldType::String | FieldType::Json => Values::Bytes {
+                        data: Vec::new(),
+                        ends: Vec::new(),
+                    },
                     FieldType::Int64 | FieldType::Timestamp => Values::I64(Vec::new()),
                     FieldType::Date => Values::I32(Vec::new()),
                     FieldType::Double => Values::F64(Vec::new()),
@@ -300,8 +308,32 @@ impl ParquetFile {
                 .next_column()?
                 .ok_or_else(|| parquet::errors::ParquetError::General("column count".into()))?;
             let def = column.def.as_deref();
-            match &column.values {
-                Values::Bytes(v) => w.typed::<ByteArrayType>().write_batch(v, def, None)?,
+            match &mut column.values {
+                Values::Bytes { data, ends } => {
+                    // In slices of BATCH rows, so the ByteArrays made for the
+                    // writer never cost more than BATCH × 32 bytes at once.
+                    let all = bytes::Bytes::from(std::mem::take(data));
+                    let writer = w.typed::<ByteArrayType>();
+                    let (mut start, mut next) = (0, 0);
+                    let rows = def.map_or(ends.len(), <[i16]>::len);
+                    for first in (0..rows).step_by(BATCH) {
+                        let levels = def.map(|d| &d[first..(first + BATCH).min(rows)]);
+                        let present = levels.map_or((first + BATCH).min(rows) - first, |l| {
+                            l.iter().filter(|&&x| x == 1).count()
+                        });
+                        let values: Vec<ByteArray> = ends[next..next + present]
+                            .iter()
+                            .map(|&end| {
+                                let v = ByteArray::from(all.slice(start..end));
+                                start = end;
+                                v
+                            })
+                            .collect();
+                        next += present;
+                        writer.write_batch(&values, levels, None)?;
+                    }
+                    0
+                }
                 Values::I64(v) => w.typed::<Int64Type>().write_batch(v, def, None)?,
                 Values::I32(v) => w.typed::<Int32Type>().write_batch(v, def, None)?,
                 Values::F64(v) => w.typed::<DoubleType>().write_batch(v, def, None)?,
@@ -309,7 +341,10 @@ impl ParquetFile {
             };
             w.close()?;
             match &mut column.values {
-                Values::Bytes(v) => v.clear(),
+                Values::Bytes { data, ends } => {
+                    data.clear();
+                    ends.clear();
+                }
                 Values::I64(v) => v.clear(),
                 Values::I32(v) => v.clear(),
                 Values::F64(v) => v.clear(),
@@ -360,12 +395,13 @@ impl Encoder for ParquetFile {
             if let Some(def) = &mut column.def {
                 def.push(i16::from(!matches!(cell, Cell::Null)));
             }
-            self.buffered += 8;
+            self.buffered += 10;
             match (&mut column.values, cell) {
                 (_, Cell::Null) => {}
-                (Values::Bytes(v), Cell::Bytes(b)) => {
-                    self.buffered += b.len() + 16;
-                    v.push(ByteArray::from(b.into_owned()));
+                (Values::Bytes { data, ends }, Cell::Bytes(b)) => {
+                    self.buffered += b.len();
+                    data.extend_from_slice(&b);
+                    ends.push(data.len());
                 }
                 (Values::I64(v), Cell::I64(x)) => v.push(x),
                 (Values::I32(v), Cell::I32(x)) => v.push(x),
