@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# The real deployment test: the real ansible/site.yml into a booted Debian 12.
+#
+# A Debian 12 root is debootstrapped once (with MariaDB, Prometheus and
+# ZooKeeper from Debian, cached in target/deploy/rootfs), booted with
+# systemd-nspawn as PID 1 on a private network, each run on a fresh overlay
+# (--volatile=overlay), and site.yml runs into it over the
+# community.docker.nsenter connection with tests/deploy/inventory.yml
+# (roles zookeeper, mariadb, prometheus and logpipe with the generator).
+# Then: every unit active (Type=notify: READY), Prometheus scraping the
+# generator through the role's file_sd, the database and its writer and
+# SELECT-only accounts in MariaDB, a second site.yml run with changed=0, and
+# `systemctl stop 'logpipe-*'` draining cleanly (exit 0, Result=success).
+#
+# Not yet (see the README's Deploy section): Kafka and HDFS stand-ins, and so
+# the processor and archiver and events flowing end to end; the generator
+# produces into its own in-process librdkafka mock broker.
+#
+# Usage: tests/deploy/run.sh [LOGPIPE_BINARY]   (root; Debian; ~3 min the first time)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+work=$repo/target/deploy
+rootfs=$work/rootfs
+venv=${LOGPIPE_ANSIBLE_VENV:-$repo/target/ansible-venv}
+binary=${1:-$repo/target/debug/logpipe}
+deadline() { echo $(($(date +%s) + $1)); }
+fail() { echo "deploy test: $*" >&2; exit 1; }
+
+[[ $(id -u) == 0 ]] || fail "needs root (debootstrap, systemd-nspawn)"
+for tool in debootstrap systemd-nspawn nsenter; do
+  command -v "$tool" >/dev/null || fail "$tool missing (apt-get install debootstrap systemd-container util-linux)"
+done
+[[ -x $venv/bin/ansible-playbook ]] || fail "$venv/bin/ansible-playbook missing (scripts/test creates it)"
+[[ -x $binary ]] || fail "$binary missing (cargo build -p logpipe)"
+mkdir -p "$work"
+
+# --- the cached root ---------------------------------------------------------
+if [[ ! -f $rootfs/.logpipe-deploy-root ]]; then
+  # The machine's own Debian mirror, from its apt sources.
+  mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null ||
+    awk '/^deb / {print $2; exit}' /etc/apt/sources.list)
+  [[ -n $mirror ]] || fail "no Debian mirror in /etc/apt/sources.list(.d)"
+  echo "debootstrap bookworm into $rootfs (once; ~2 min)"
+  rm -rf "$rootfs.tmp"
+  debootstrap --variant=minbase \
+    --include=systemd,systemd-sysv,dbus,python3,python3-apt,python3-pymysql,mariadb-server,prometheus,zookeeperd,iproute2 \
+    bookworm "$rootfs.tmp" "$mirror" >"$work/debootstrap.log" 2>&1 ||
+    { tail -n 20 "$work/debootstrap.log" >&2; fail "debootstrap failed (log above)"; }
+  echo deploy >"$rootfs.tmp/etc/hostname"
+  rm -rf "$rootfs"
+  mv "$rootfs.tmp" "$rootfs"
+  touch "$rootfs/.logpipe-deploy-root"
+fi
+
+# --- boot ----------------------------------------------------------------------
+log=$work/nspawn.log
+setsid systemd-nspawn -D "$rootfs" --volatile=overlay --boot --register=no --keep-unit \
+  --private-network --machine=logpipe-deploy >"$log" 2>&1 </dev/null &
+nspawn=$!
+stop_container() {
+  kill "$nspawn" 2>/dev/null || return 0
+  local until
+  until=$(deadline 30)
+  while kill -0 "$nspawn" 2>/dev/null && (($(date +%s) < until)); do sleep 0.5; done
+  kill -9 "$nspawn" 2>/dev/null || true
+}
+trap stop_container EXIT
+
+init=""
+until=$(deadline 30)
+while [[ -z $init ]] && (($(date +%s) < until)); do
+  kill -0 "$nspawn" 2>/dev/null || { cat "$log" >&2; fail "systemd-nspawn exited (log above)"; }
+  # nspawn's first child is a short-lived helper; PID 1 of the container is systemd.
+  init=$(ps --ppid "$nspawn" -o pid=,comm= | awk '$2 == "systemd" {print $1; exit}' || true)
+  [[ -n $init ]] || sleep 0.2
+done
+[[ -n $init ]] || fail "no init process under systemd-nspawn $nspawn"
+in_container() { nsenter -t "$init" -a "$@"; }
+state=""
+until=$(deadline 60)
+while (($(date +%s) < until)); do
+  state=$(in_container systemctl is-system-running 2>/dev/null || true)
+  [[ $state == running || $state == degraded ]] && break
+  sleep 0.5
+done
+[[ $state == running || $state == degraded ]] || fail "container did not boot (is-system-running: $state)"
+echo "container up (init pid $init, $state)"
+
+# --- site.yml, twice -------------------------------------------------------------
+playbook() {
+  ANSIBLE_CONFIG=$repo/ansible/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_LOCAL_TEMP=$work/ansible-tmp \
+    "$venv/bin/ansible-playbook" -i "$repo/tests/deploy/inventory.yml" "$repo/ansible/site.yml" \
+    -e ansible_nsenter_pid="$init" -e logpipe_binary_src="$binary" "$@"
+}
+recap() { grep -E '^deploy +: ' "$1" | tail -n 1; }
+echo "site.yml, first run"
+playbook >"$work/first-run.log" 2>&1 || {
+  tail -n 40 "$work/first-run.log" >&2
+  in_container journalctl -u 'logpipe-*' -n 40 --no-pager >&2 || true
+  fail "first site.yml run failed (log and journal above)"
+}
+echo "  $(recap "$work/first-run.log")"
+
+units=(zookeeper.service mariadb.service prometheus.service logpipe-generate.service)
+for unit in "${units[@]}"; do
+  active=$(in_container systemctl is-active "$unit" || true)
+  [[ $active == active ]] || { in_container journalctl -u "$unit" -n 30 --no-pager >&2; fail "$unit is $active"; }
+done
+echo "  active: ${units[*]}"
+
+# Prometheus scrapes every logpipe daemon (targets from the role's file_sd).
+until=$(deadline 60)
+up=""
+while (($(date +%s) < until)); do
+  up=$(in_container python3 -c '
+import json, urllib.request
+t = json.load(urllib.request.urlopen("http://127.0.0.1:9090/api/v1/targets"))["data"]["activeTargets"]
+print(" ".join(sorted(f"{x['"'"'labels'"'"']['"'"'job'"'"']}={x['"'"'health'"'"']}" for x in t)))' 2>/dev/null || true)
+  [[ $up == "logpipe-generate=up" ]] && break
+  sleep 1
+done
+[[ $up == "logpipe-generate=up" ]] || fail "Prometheus targets: '$up'"
+echo "  prometheus targets: $up"
+
+grants=$(in_container mariadb -N -e "SHOW GRANTS FOR 'logpipe_grafana'@'%'")
+grep -q "GRANT SELECT ON \`logpipe\`.\* TO \`logpipe_grafana\`@\`%\`" <<<"$grants" || fail "grafana grants: $grants"
+grep -q "GRANT ALL PRIVILEGES ON \`logpipe\`.\*" <<<"$(in_container mariadb -N -e "SHOW GRANTS FOR 'logpipe'@'%'")" ||
+  fail "writer grants"
+in_container mariadb -N -e "SHOW DATABASES" | grep -qx logpipe || fail "no database logpipe"
+echo "  mariadb: database logpipe, writer and SELECT-only accounts as granted"
+
+echo "site.yml, second run (idempotent)"
+playbook >"$work/second-run.log" 2>&1 || { tail -n 40 "$work/second-run.log" >&2; fail "second site.yml run failed (log above)"; }
+second=$(recap "$work/second-run.log")
+echo "  $second"
+[[ $second == *" changed=0 "* && $second == *" failed=0 "* ]] ||
+  { grep -E '^changed:' -B2 "$work/second-run.log" | head -n 40 >&2; fail "second run changed something"; }
+
+echo "systemctl stop 'logpipe-*'"
+in_container systemctl stop 'logpipe-*' || fail "systemctl stop 'logpipe-*' failed"
+for unit in logpipe-generate.service; do
+  result=$(in_container systemctl show -p Result --value "$unit")
+  [[ $result == success ]] || { in_container journalctl -u "$unit" -n 30 --no-pager >&2; fail "$unit stopped with Result=$result"; }
+done
+echo "  every logpipe unit stopped with Result=success"
+echo "deploy test: passed"
