@@ -155,7 +155,10 @@ fn raw_consume(
     config
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "bench-ceiling")
-        .set("enable.auto.commit", "false");
+        .set("enable.auto.commit", "false")
+        // The archiver's own default (logpipe-core's consumer settings), so
+        // both readers buffer the same amount of the stream.
+        .set("queued.max.messages.kbytes", "16384");
     for (key, value) in MOCK_FETCH {
         config.set(*key, *value);
     }
@@ -352,7 +355,9 @@ fn archive_case(
             "{}: logpipe archive died",
             case.name
         );
-        std::thread::sleep(Duration::from_millis(2));
+        // Every scrape makes the daemon render its metrics: often enough to
+        // pace the producer, rarely enough not to slow what is measured.
+        std::thread::sleep(Duration::from_millis(20));
     }
     producer.join().expect("producer thread")?;
     peak = peak.max(peak_rss_mib(pid));
