@@ -59,11 +59,16 @@ setsid systemd-nspawn -D "$rootfs" --volatile=overlay --boot --register=no --kee
   --private-network --machine=logpipe-deploy >"$log" 2>&1 </dev/null &
 nspawn=$!
 stop_container() {
-  kill "$nspawn" 2>/dev/null || return 0
-  local until
-  until=$(deadline 30)
-  while kill -0 "$nspawn" 2>/dev/null && (($(date +%s) < until)); do sleep 0.5; done
-  kill -9 "$nspawn" 2>/dev/null || true
+  if kill "$nspawn" 2>/dev/null; then
+    local until
+    until=$(deadline 30)
+    while kill -0 "$nspawn" 2>/dev/null && (($(date +%s) < until)); do sleep 0.5; done
+    kill -9 "$nspawn" 2>/dev/null || true
+  fi
+  # A SIGKILLed nspawn leaves the container's systemd running on its own
+  # (with MariaDB, ZooKeeper, … inside); killing the namespace's PID 1 ends
+  # them all.
+  if [[ -n ${init:-} ]]; then kill -9 "$init" 2>/dev/null || true; fi
 }
 trap stop_container EXIT
 

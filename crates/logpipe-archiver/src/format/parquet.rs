@@ -20,6 +20,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize as _;
 
 use crate::config::{ArchiveConfig, FieldConfig, FieldType, UnknownFields};
 use crate::format::{Encoder, Unwritable};
@@ -500,8 +501,6 @@ impl<'de> DeserializeSeed<'de> for CellSeed<'_> {
         }
     }
 }
-
-use serde::Deserialize as _;
 
 impl CellSeed<'_> {
     fn wrong<E: de::Error>(&self, got: &dyn fmt::Display) -> E {
