@@ -80,7 +80,7 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let mut config = Config::load(args.config.as_deref())?;
+    let mut config = Config::load_for(args.config.as_deref(), "archive")?;
     if let (Some(file), Some(agent)) = (&args.flume_conf, &args.agent) {
         let import = match logpipe_archiver::flume::import(file, agent) {
             Ok(import) => import,
@@ -136,7 +136,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let mut config = Config::load(args.config.as_deref())?.archive;
+    let mut config = Config::load_for(args.config.as_deref(), "archive")?.archive;
     if let Some(url) = args.url {
         config.url = url;
     }

@@ -37,10 +37,21 @@ impl Validate for Config {
 }
 
 impl Config {
-    /// Load `path`, or the defaults when no file is given.
+    /// Load `path`, or the defaults when no file is given (every secret
+    /// file named is read: `check-config`).
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigErrors> {
         match path {
             Some(p) => config::load(p),
+            None => Ok(Self::default()),
+        }
+    }
+
+    /// Load `path` for the daemon of `section`: reads only that section's
+    /// secret files, so one `logpipe.toml` serves every daemon on a host
+    /// even though each systemd unit sees only its own credentials.
+    pub fn load_for(path: Option<&Path>, section: &str) -> Result<Self, ConfigErrors> {
+        match path {
+            Some(p) => config::load_for(p, section),
             None => Ok(Self::default()),
         }
     }
@@ -62,5 +73,31 @@ impl Config {
     /// Shared Kafka properties with a daemon's overrides applied.
     pub fn kafka_for(&self, overrides: &KafkaProperties) -> KafkaProperties {
         self.kafka.merged(overrides)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A daemon reads only its own section's secrets; check-config reads all.
+    #[test]
+    fn a_daemon_does_not_need_the_other_daemons_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logpipe.toml");
+        std::fs::write(
+            &path,
+            "[process]\ndatabase_url = \"mysql://logpipe@db:3306/logpipe\"\n\
+             database_password_file = \"/run/credentials/logpipe-process.service/db-password\"\n",
+        )
+        .unwrap();
+        let all = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(all.contains("`process.database_password_file`"), "{all}");
+        assert!(Config::load_for(Some(&path), "generate").is_ok());
+        assert!(Config::load_for(Some(&path), "archive").is_ok());
+        let own = Config::load_for(Some(&path), "process")
+            .unwrap_err()
+            .to_string();
+        assert!(own.contains("`process.database_password_file`"), "{own}");
     }
 }

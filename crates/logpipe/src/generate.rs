@@ -68,7 +68,7 @@ pub fn parse_prop(s: &str) -> Result<(String, String), String> {
 }
 
 pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
-    let mut config = Config::load(args.config.as_deref())?;
+    let mut config = Config::load_for(args.config.as_deref(), "generate")?;
     let g = &mut config.generate;
     if let Some(v) = args.scenario {
         g.scenario = v;

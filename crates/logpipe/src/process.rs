@@ -28,7 +28,7 @@ pub struct Args {
 }
 
 pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
-    let mut config = Config::load(args.config.as_deref())?;
+    let mut config = Config::load_for(args.config.as_deref(), "process")?;
     for (k, v) in args.kafka {
         config.process.kafka.set(&k, v);
     }

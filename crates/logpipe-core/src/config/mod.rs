@@ -72,6 +72,9 @@ pub trait Validate {
 #[derive(Default)]
 pub struct Validator {
     problems: Vec<(String, String)>,
+    /// Read only the secret files of this section (a daemon under systemd
+    /// can read only its own credentials); `None` checks every secret.
+    secrets_of: Option<String>,
 }
 
 impl Validator {
@@ -96,6 +99,11 @@ impl Validator {
 
     /// Check that a secret given as `<key>_file` can be read.
     pub fn secret(&mut self, key: &str, secret: &Option<Secret>) {
+        if let Some(section) = &self.secrets_of {
+            if key.split('.').next() != Some(section.as_str()) {
+                return;
+            }
+        }
         if let Some(secret) = secret {
             if let Err(e) = secret.read() {
                 self.error(key, e.to_string());
@@ -106,6 +114,23 @@ impl Validator {
 
 /// Load and validate a config file, reporting every problem found.
 pub fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<T, ConfigErrors> {
+    load_impl(path, None)
+}
+
+/// [`load`] for the daemon of `section`: every problem is still reported,
+/// but only that section's secret files are read — the others belong to
+/// daemons whose credentials this process cannot (and need not) see.
+pub fn load_for<T: DeserializeOwned + Validate>(
+    path: &Path,
+    section: &str,
+) -> Result<T, ConfigErrors> {
+    load_impl(path, Some(section))
+}
+
+fn load_impl<T: DeserializeOwned + Validate>(
+    path: &Path,
+    secrets_of: Option<&str>,
+) -> Result<T, ConfigErrors> {
     let raw = std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors(vec![ConfigError {
             file: path.to_owned(),
@@ -115,11 +140,19 @@ pub fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<T, ConfigErro
             message: format!("cannot read config file: {e}"),
         }])
     })?;
-    parse(path, &raw)
+    parse_impl(path, &raw, secrets_of)
 }
 
 /// Parse and validate config text; `path` is only used in messages.
 pub fn parse<T: DeserializeOwned + Validate>(path: &Path, raw: &str) -> Result<T, ConfigErrors> {
+    parse_impl(path, raw, None)
+}
+
+fn parse_impl<T: DeserializeOwned + Validate>(
+    path: &Path,
+    raw: &str,
+    secrets_of: Option<&str>,
+) -> Result<T, ConfigErrors> {
     let report = Report { path, raw };
     let (root, syntax) = DeTable::parse_recoverable(raw);
     if !syntax.is_empty() {
@@ -164,7 +197,10 @@ pub fn parse<T: DeserializeOwned + Validate>(path: &Path, raw: &str) -> Result<T
     // rule in a custom Deserialize): the whole document gets the last word.
     let config = T::deserialize(toml::de::Deserializer::from(root.clone()))
         .map_err(|e| ConfigErrors(vec![report.toml_error(&root, &e)]))?;
-    let mut validator = Validator::default();
+    let mut validator = Validator {
+        secrets_of: secrets_of.map(str::to_owned),
+        ..Validator::default()
+    };
     config.validate(&mut validator);
     if validator.problems.is_empty() {
         return Ok(config);
