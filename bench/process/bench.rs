@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use logpipe_bench::{paced_produce, peak_rss_mib, MOCK_FETCH};
 use logpipe_core::config::{HumanDuration, KafkaProperties};
 use logpipe_processor::pipeline::Pipeline;
 use logpipe_processor::store::Store;
@@ -61,19 +62,6 @@ fn events(n: usize, start: f64, per_second: f64) -> impl Iterator<Item = String>
             ["auth", "api", "billing", "search"][(x >> 24) as usize % 4]
         )
     })
-}
-
-fn peak_rss_mib(pid: Option<u32>) -> f64 {
-    let path = match pid {
-        Some(p) => format!("/proc/{p}/status"),
-        None => "/proc/self/status".into(),
-    };
-    let status = std::fs::read_to_string(path).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn arg(args: &[String], name: &str, default: &str) -> String {
@@ -260,16 +248,6 @@ async fn file(dir: &Path, url: &str, spark: Option<PathBuf>) -> anyhow::Result<(
     Ok(())
 }
 
-/// Consumer settings both readers of the e2e benchmark use. librdkafka's
-/// mock broker holds every fetch for the full `fetch.wait.max.ms` once a
-/// reader has caught up (a real broker answers as soon as data arrives), and
-/// backs off a partition for `fetch.queue.backoff.ms` when the local queue is
-/// full: with the defaults (500 ms, 1 s) the stream stalls, so both are short.
-const MOCK_FETCH: &[(&str, &str)] = &[
-    ("fetch.wait.max.ms", "10"),
-    ("fetch.queue.backoff.ms", "10"),
-];
-
 fn kafka_props(bootstrap: &str) -> KafkaProperties {
     let mut k = KafkaProperties::default();
     k.set("bootstrap.servers", bootstrap)
@@ -309,41 +287,6 @@ async fn processor(bootstrap: &str, url: &str) -> anyhow::Result<()> {
 const MAX_LAG: i64 = 60_000;
 const PARTITIONS: i32 = 3;
 
-/// Produce `n` events round-robin over the partitions of `topic`, never more
-/// than [`MAX_LAG`] ahead of `progress` (events the reader has finished).
-fn paced_produce(
-    bootstrap: &str,
-    topic: &str,
-    events: impl Iterator<Item = String>,
-    progress: &std::sync::atomic::AtomicI64,
-) -> anyhow::Result<()> {
-    use std::sync::atomic::Ordering;
-    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("linger.ms", "5")
-        .set("batch.num.messages", "10000")
-        .create()?;
-    for (i, e) in events.enumerate() {
-        while i as i64 - progress.load(Ordering::Relaxed) >= MAX_LAG {
-            std::thread::sleep(Duration::from_micros(200));
-        }
-        let mut rec = BaseRecord::<(), str>::to(topic)
-            .partition(i as i32 % PARTITIONS)
-            .payload(e.as_str());
-        loop {
-            match producer.send(rec) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    rec = back;
-                    std::thread::sleep(Duration::from_micros(500));
-                }
-            }
-        }
-    }
-    producer.flush(Duration::from_secs(120))?;
-    Ok(())
-}
-
 /// The ceiling: the same paced stream read by a bare consumer (assigned, no
 /// group, nothing done per message). Returns messages per second.
 fn raw_consume(bootstrap: &str, n: usize) -> anyhow::Result<f64> {
@@ -367,7 +310,14 @@ fn raw_consume(bootstrap: &str, n: usize) -> anyhow::Result<f64> {
     let (bs, pr) = (bootstrap.to_owned(), progress.clone());
     let started = Instant::now();
     let producer = std::thread::spawn(move || {
-        paced_produce(&bs, "raw", events(n, 1_712_000_000.0, 2_000.0), &pr)
+        paced_produce(
+            &bs,
+            "raw",
+            PARTITIONS,
+            events(n, 1_712_000_000.0, 2_000.0),
+            &pr,
+            MAX_LAG,
+        )
     });
     let mut got = 0i64;
     while got < n as i64 {
@@ -449,8 +399,10 @@ async fn e2e(n: usize, url: &str) -> anyhow::Result<()> {
     paced_produce(
         &bootstrap,
         "logs",
+        PARTITIONS,
         events(warm_up as usize, 1_711_990_000.0, 2_000.0),
         &none,
+        MAX_LAG,
     )?;
     let store = loop {
         if let Ok(s) = Store::connect(url, None).await {
@@ -467,7 +419,14 @@ async fn e2e(n: usize, url: &str) -> anyhow::Result<()> {
     let (bs, pr) = (bootstrap.clone(), progress.clone());
     let started = Instant::now();
     let producer = std::thread::spawn(move || {
-        paced_produce(&bs, "logs", events(n, 1_712_000_000.0, 2_000.0), &pr)
+        paced_produce(
+            &bs,
+            "logs",
+            PARTITIONS,
+            events(n, 1_712_000_000.0, 2_000.0),
+            &pr,
+            MAX_LAG,
+        )
     });
     let mut peak = 0.0f64;
     loop {

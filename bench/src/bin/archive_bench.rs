@@ -28,20 +28,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use logpipe_bench::{paced_produce, peak_rss_mib, MOCK_FETCH};
 use logpipe_generator::scenario::{EventClock, Generator, ScenarioKind};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::ClientConfig;
-
-/// librdkafka's mock broker holds every fetch for the full
-/// `fetch.wait.max.ms` once a reader has caught up and backs a partition
-/// off for `fetch.queue.backoff.ms` when the local queue is full; with the
-/// defaults the stream stalls, so every reader here sets both short.
-const MOCK_FETCH: &[(&str, &str)] = &[
-    ("fetch.wait.max.ms", "10"),
-    ("fetch.queue.backoff.ms", "10"),
-];
 
 /// Events a reader may trail the producer by, per partition: the mock
 /// broker keeps only ~5 MB per partition and drops older messages, so the
@@ -108,42 +99,6 @@ fn events(n: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Produce `events` round-robin over the partitions of `topic`, never more
-/// than `max_lag` ahead of `progress` (events the reader has handled).
-fn paced_produce(
-    bootstrap: &str,
-    topic: &str,
-    partitions: i32,
-    events: &[Vec<u8>],
-    progress: &AtomicI64,
-    max_lag: i64,
-) -> anyhow::Result<()> {
-    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("linger.ms", "5")
-        .set("batch.num.messages", "10000")
-        .create()?;
-    for (i, e) in events.iter().enumerate() {
-        while i as i64 - progress.load(Ordering::Relaxed) >= max_lag {
-            std::thread::sleep(Duration::from_micros(200));
-        }
-        let mut rec = BaseRecord::<(), [u8]>::to(topic)
-            .partition(i as i32 % partitions)
-            .payload(e.as_slice());
-        loop {
-            match producer.send(rec) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    rec = back;
-                    std::thread::sleep(Duration::from_micros(500));
-                }
-            }
-        }
-    }
-    producer.flush(Duration::from_secs(120))?;
-    Ok(())
-}
-
 /// The ceiling: a bare consumer on the same paced stream. Messages/s.
 fn raw_consume(
     a: &Args,
@@ -183,7 +138,7 @@ fn raw_consume(
                 &bs,
                 &topic,
                 parts,
-                &ev,
+                ev.iter(),
                 &pr,
                 LAG_PER_PARTITION * parts as i64,
             )
@@ -231,19 +186,6 @@ fn scrape(port: u16, metric: &str) -> Option<f64> {
         }
     }
     Some(total)
-}
-
-/// Peak resident set of a running process, MiB.
-fn peak_rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn du(dir: &Path) -> u64 {
@@ -338,7 +280,14 @@ fn archive_case(
             case.partitions,
         );
         std::thread::spawn(move || {
-            paced_produce(&bs, &t, parts, &ev, &pr, LAG_PER_PARTITION * parts as i64)
+            paced_produce(
+                &bs,
+                &t,
+                parts,
+                ev.iter(),
+                &pr,
+                LAG_PER_PARTITION * parts as i64,
+            )
         })
     };
     let n = events.len() as f64;
@@ -346,7 +295,7 @@ fn archive_case(
     loop {
         let got = scrape(port, "logpipe_archive_records_in_total").unwrap_or(0.0);
         progress.store(got as i64, Ordering::Relaxed);
-        peak = peak.max(peak_rss_mib(pid));
+        peak = peak.max(peak_rss_mib(Some(pid)));
         if got >= n {
             break;
         }
@@ -360,7 +309,7 @@ fn archive_case(
         std::thread::sleep(Duration::from_millis(20));
     }
     producer.join().expect("producer thread")?;
-    peak = peak.max(peak_rss_mib(pid));
+    peak = peak.max(peak_rss_mib(Some(pid)));
     Command::new("kill").arg(pid.to_string()).status()?;
     let status = wait_exit(&mut child, pid, &mut peak)?;
     let secs = started.elapsed().as_secs_f64();
@@ -393,7 +342,7 @@ fn wait_exit(
 ) -> anyhow::Result<std::process::ExitStatus> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        *peak = peak.max(peak_rss_mib(pid));
+        *peak = peak.max(peak_rss_mib(Some(pid)));
         if let Some(status) = child.try_wait()? {
             return Ok(status);
         }
