@@ -66,11 +66,7 @@ async fn every_offset_lands_once_in_local_files_for_each_codec() {
     for codec in [Codec::Zstd, Codec::Gzip, Codec::None] {
         let cluster = mock_cluster(&[("logs", 3)]);
         let dir = tempfile::tempdir().unwrap();
-        let (mut c, kafka) = config(
-            &format!("file://{}", dir.path().display()),
-            "logs",
-            &cluster.bootstrap_servers(),
-        );
+        let (mut c, kafka) = local_config(&dir, &cluster.bootstrap_servers());
         c.codec = codec;
         archive_and_compare(c, kafka, &cluster.bootstrap_servers(), 12_000).await;
         // Hive-style layout, hour by hour.
@@ -99,11 +95,7 @@ async fn a_restart_resumes_after_the_last_committed_file() {
     let cluster = mock_cluster(&[("logs", 3)]);
     let bootstrap = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
-    let (c, kafka) = config(
-        &format!("file://{}", dir.path().display()),
-        "logs",
-        &bootstrap,
-    );
+    let (c, kafka) = local_config(&dir, &bootstrap);
     let evs = events(9_000, 3, START, 3600.0);
     produce(&bootstrap, "logs", &evs[..4_000]);
     let first = Running::start(c.clone(), kafka.clone());
@@ -139,11 +131,7 @@ async fn a_quiet_partition_commits_within_the_idle_timeout() {
     let cluster = mock_cluster(&[("logs", 3)]);
     let bootstrap = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
-    let (mut c, kafka) = config(
-        &format!("file://{}", dir.path().display()),
-        "logs",
-        &bootstrap,
-    );
+    let (mut c, kafka) = local_config(&dir, &bootstrap);
     c.roll.max_records = 0;
     c.roll.idle_timeout = logpipe_core::config::HumanDuration::from_millis(700);
     let running = Running::start(c.clone(), kafka);
@@ -209,11 +197,7 @@ async fn two_archivers_in_one_group_hand_partitions_over_without_loss_or_duplica
     let cluster = mock_cluster(&[("logs", 6)]);
     let bootstrap = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
-    let (mut c, kafka) = config(
-        &format!("file://{}", dir.path().display()),
-        "logs",
-        &bootstrap,
-    );
+    let (mut c, kafka) = local_config(&dir, &bootstrap);
     c.roll.max_records = 0;
     c.roll.idle_timeout = logpipe_core::config::HumanDuration::from_secs(30);
     let evs = events(18_000, 6, START, 3600.0);
@@ -279,11 +263,7 @@ async fn values_with_newlines_are_compacted_or_dead_lettered_never_split() {
     let cluster = mock_cluster(&[("logs", 1), ("logs.dlq", 1)]);
     let bootstrap = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
-    let (mut c, kafka) = config(
-        &format!("file://{}", dir.path().display()),
-        "logs",
-        &bootstrap,
-    );
+    let (mut c, kafka) = local_config(&dir, &bootstrap);
     c.roll.max_records = 400;
     let mut evs = events(1_000, 1, START, 600.0);
     let pretty = "{\n  \"timestamp\": 1712350860.5,\n  \"message\": \"two  spaces\\n kept\"\n}";

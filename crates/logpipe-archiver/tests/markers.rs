@@ -43,11 +43,7 @@ async fn complete_directories_get_a_marker_and_late_records_do_not_break_it() {
     let cluster = mock_cluster(&[("logs", 3)]);
     let bootstrap = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
-    let (mut c, kafka) = config(
-        &format!("file://{}", dir.path().display()),
-        "logs",
-        &bootstrap,
-    );
+    let (mut c, kafka) = local_config(&dir, &bootstrap);
     // Five-second directories so that they complete within the test.
     c.path = "%{topic}/dt=%Y-%m-%d/t=%H-%M-%S".into();
     c.round = Some(HumanDuration::from_secs(5));

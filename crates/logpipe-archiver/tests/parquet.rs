@@ -72,11 +72,7 @@ async fn parquet_files_read_back_by_pyarrow_hold_exactly_the_produced_rows() {
     let cluster = mock_cluster(&[("logs", 3), ("logs.dlq", 1)]);
     let bootstrap = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
-    let (mut c, kafka) = config(
-        &format!("file://{}", dir.path().display()),
-        "logs",
-        &bootstrap,
-    );
+    let (mut c, kafka) = local_config(&dir, &bootstrap);
     c.format = FileFormat::Parquet;
     c.roll.max_records = 700;
 

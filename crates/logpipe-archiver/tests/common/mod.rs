@@ -57,6 +57,15 @@ pub fn config(url: &str, topic: &str, bootstrap: &str) -> (ArchiveConfig, KafkaP
 }
 
 /// Point `c` at a fake HDFS, with the fast-failing client settings.
+/// [`config`] for topic `logs` archived into the local directory `dir`.
+pub fn local_config(dir: &tempfile::TempDir, bootstrap: &str) -> (ArchiveConfig, KafkaProperties) {
+    config(
+        &format!("file://{}", dir.path().display()),
+        "logs",
+        bootstrap,
+    )
+}
+
 pub fn use_hdfs(c: &mut ArchiveConfig, fake: &FakeHdfs, root: &str) {
     c.url = format!("{}{root}", fake.url());
     c.hdfs.config_dir = Some(fake.config_dir().to_str().unwrap().to_owned());
