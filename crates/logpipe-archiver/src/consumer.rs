@@ -30,6 +30,10 @@ use crate::writer::{AppendError, Archive, Committed, PartitionWriter, Record};
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
+/// Records handled per reading of the clock (a divisor of the 1024 records
+/// between two timer checks).
+const CLOCK_EVERY: u32 = 64;
+
 type Key = (String, i32);
 
 /// A partition we own, in one of its states.
@@ -58,6 +62,8 @@ pub(crate) struct Engine {
     shutdown: Shutdown,
     /// Kafka offsets to commit (lag display only).
     to_commit: Vec<(String, i32, i64)>,
+    /// The partition of the last record handled.
+    last_key: Key,
     /// Directories committed into, for the `_SUCCESS` marker thread.
     touched: Option<std::sync::mpsc::Sender<Touched>>,
     assigned_once: bool,
@@ -77,13 +83,21 @@ impl Engine {
             owned: HashMap::new(),
             shutdown,
             to_commit: Vec::new(),
+            last_key: (String::new(), -1),
             assigned_once: false,
         }
     }
 
-    fn handle<M: Message>(&mut self, msg: &M) -> Option<Key> {
-        let key = (msg.topic().to_owned(), msg.partition());
-        let owned = self.owned.get_mut(&key)?;
+    /// One polled record. `now`/`wall` are the loop's clock, read once per
+    /// burst of records rather than twice per record.
+    fn handle<M: Message>(&mut self, msg: &M, now: Instant, wall: i64) -> Option<Key> {
+        // Records come in runs from one partition: reuse the last key
+        // rather than allocating one per record.
+        if self.last_key.1 != msg.partition() || self.last_key.0 != msg.topic() {
+            self.last_key = (msg.topic().to_owned(), msg.partition());
+        }
+        let key = &self.last_key;
+        let owned = self.owned.get_mut(key)?;
         if !matches!(owned.state, State::Running) || owned.writer.is_behind(msg.offset()) {
             return None; // fetched before a pause or seek
         }
@@ -96,10 +110,7 @@ impl Engine {
             time,
             time_fallback: fallback,
         };
-        match owned
-            .writer
-            .append(&self.archive, record, Instant::now(), wall_clock_ms())
-        {
+        match owned.writer.append(&self.archive, record, now, wall) {
             Ok(appended) => {
                 if let Some(bad) = appended.unwritable {
                     if self.archive.config.dead_letter {
@@ -116,17 +127,20 @@ impl Engine {
                             format!("{}[{}]@{offset}: {}; set archive.dead_letter = true to send such records to {}.dlq", key.0, key.1, bad.message, key.0),
                         );
                         let e = owned.writer.abandon(&self.archive, error);
-                        Self::failed(owned, &key, e);
-                        return Some(key);
+                        Self::failed(owned, key, e);
+                        return Some(key.clone());
                     }
                 }
-                for c in appended.committed {
-                    self.committed(&key, c);
+                if !appended.committed.is_empty() {
+                    let key = key.clone();
+                    for c in appended.committed {
+                        self.committed(&key, c);
+                    }
                 }
             }
             Err(e) => {
-                Self::failed(owned, &key, e);
-                return Some(key);
+                Self::failed(owned, key, e);
+                return Some(key.clone());
             }
         }
         None
@@ -493,15 +507,30 @@ pub(crate) fn consume(
     let mut ready = false;
     let mut last_tick = Instant::now();
     let mut since_check = 0u32;
+    // The clock for records, read once per CLOCK_EVERY records: it only
+    // ages files (seconds) and dates fall-back times.
+    let (mut now, mut wall) = (Instant::now(), wall_clock_ms());
+    let mut flowing = false;
     loop {
         if shutdown.is_triggered() {
             break;
         }
-        let polled = consumer.poll(Duration::from_millis(50));
+        // While records flow, poll without a timeout (librdkafka then reads
+        // no clock); wait only once the queue is empty.
+        let wait = if flowing {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(50)
+        };
+        let polled = consumer.poll(wait);
         let mut e = lock();
+        flowing = matches!(polled, Some(Ok(_)));
         match polled {
             Some(Ok(msg)) => {
-                if let Some(failed) = e.handle(&msg) {
+                if since_check.is_multiple_of(CLOCK_EVERY) {
+                    (now, wall) = (Instant::now(), wall_clock_ms());
+                }
+                if let Some(failed) = e.handle(&msg, now, wall) {
                     pause(&consumer, &[failed]);
                 }
                 since_check += 1;
@@ -513,7 +542,7 @@ pub(crate) fn consume(
             None => {}
         }
         since_check = 0;
-        let now = Instant::now();
+        (now, wall) = (Instant::now(), wall_clock_ms());
         if now.duration_since(last_tick) >= tick_every {
             last_tick = now;
             let failed = e.tick(now);

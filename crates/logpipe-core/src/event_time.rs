@@ -153,54 +153,90 @@ fn truncate(s: &str) -> &str {
 
 /// The event time in `json` (an object) under the top-level key `field`,
 /// found in one pass without building a tree (other values are skipped).
+/// The scan stops at the first top-level `field`: what follows it is not
+/// parsed, so an object that is malformed only after its time field still
+/// has that time (the archiver writes values byte for byte either way).
+///
+/// A direct scan handles the usual shape (keys without escapes, the field
+/// a number, a plain string or a literal); anything else is left to a
+/// serde walk, which decodes escapes and names what is malformed. The scan
+/// checks the structure it walks through, not the contents of the values
+/// it skips.
 pub fn field_time(json: &[u8], field: &str, format: TimeFormat) -> Result<Millis, TimeError> {
-    let mut de = serde_json::Deserializer::from_slice(json);
-    let found = de.deserialize_map(FindField { field }).map_err(|e| {
-        TimeError::new(
-            TimeErrorKind::NotAnObject,
-            format!("not a JSON object with a `{field}` field ({e})"),
-        )
-    })?;
+    let found = match scan::field(json, field) {
+        Some(Some(found)) => found,
+        Some(None) => {
+            return Err(TimeError::new(
+                TimeErrorKind::Missing,
+                format!("field `{field}` is missing"),
+            ))
+        }
+        None => walk_field(json, field)?,
+    };
     match found {
-        Some(Found::Int(i)) => parse(TimeValue::Int(i), format, field),
-        Some(Found::Float(f)) => parse(TimeValue::Float(f), format, field),
-        Some(Found::Str(s)) => parse(TimeValue::Str(&s), format, field),
-        Some(Found::Other(t)) => parse(TimeValue::Other(t), format, field),
-        None => Err(TimeError::new(
+        Found::Int(i) => parse(TimeValue::Int(i), format, field),
+        Found::Float(f) => parse(TimeValue::Float(f), format, field),
+        Found::Str(s) => parse(TimeValue::Str(&s), format, field),
+        Found::Other(t) => parse(TimeValue::Other(t), format, field),
+    }
+}
+
+/// The serde path of [`field_time`].
+fn walk_field<'a>(json: &'a [u8], field: &str) -> Result<Found<'a>, TimeError> {
+    let found = std::cell::Cell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let scanned = de.deserialize_map(FindField {
+        field,
+        found: &found,
+    });
+    match (found.into_inner(), scanned) {
+        (Some(f), _) => Ok(f),
+        (None, Ok(())) => Err(TimeError::new(
             TimeErrorKind::Missing,
             format!("field `{field}` is missing"),
+        )),
+        (None, Err(e)) => Err(TimeError::new(
+            TimeErrorKind::NotAnObject,
+            format!("not a JSON object with a `{field}` field ({e})"),
         )),
     }
 }
 
-enum Found {
+#[derive(Debug, PartialEq)]
+enum Found<'a> {
     Int(i64),
     Float(f64),
-    Str(String),
+    Str(std::borrow::Cow<'a, str>),
     Other(&'static str),
 }
 
-struct FindField<'f> {
+/// Walks the top-level keys until `field`; its value lands in `found` and
+/// the walk ends there with [`STOP`] (serde has no other way to leave a map
+/// early).
+struct FindField<'f, 'de> {
     field: &'f str,
+    found: &'f std::cell::Cell<Option<Found<'de>>>,
 }
 
-impl<'de> Visitor<'de> for FindField<'_> {
-    type Value = Option<Found>;
+/// The error text that ends the walk once the field is found.
+const STOP: &str = "logpipe: time field found";
+
+impl<'de> Visitor<'de> for FindField<'_, 'de> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<KeyIs>()? {
-            if found.is_none() && key.0 == self.field {
-                found = Some(map.next_value_seed(ScalarSeed)?);
-            } else {
-                map.next_value::<IgnoredAny>()?;
+            if key.0 == self.field {
+                self.found.set(Some(map.next_value_seed(ScalarSeed)?));
+                return Err(de::Error::custom(STOP));
             }
+            map.next_value::<IgnoredAny>()?;
         }
-        Ok(found)
+        Ok(())
     }
 }
 
@@ -229,42 +265,217 @@ impl<'de: 'a, 'a> Deserialize<'de> for KeyIs<'a> {
 struct ScalarSeed;
 
 impl<'de> DeserializeSeed<'de> for ScalarSeed {
-    type Value = Found;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Found, D::Error> {
+    type Value = Found<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Found<'de>, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for ScalarSeed {
-    type Value = Found;
+    type Value = Found<'de>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a time value")
     }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Found, E> {
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Found<'de>, E> {
         Ok(Found::Int(v))
     }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Found, E> {
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Found<'de>, E> {
         Ok(i64::try_from(v).map_or(Found::Float(v as f64), Found::Int))
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Found, E> {
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Found<'de>, E> {
         Ok(Found::Float(v))
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Found, E> {
-        Ok(Found::Str(v.to_owned()))
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Found<'de>, E> {
+        Ok(Found::Str(std::borrow::Cow::Borrowed(v)))
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Found, E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Found<'de>, E> {
+        Ok(Found::Str(std::borrow::Cow::Owned(v.to_owned())))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Found<'de>, E> {
         Ok(Found::Other("a boolean"))
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Found, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Found<'de>, E> {
         Ok(Found::Other("null"))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Found, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Found<'de>, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(Found::Other("an object"))
     }
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Found, A::Error> {
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Found<'de>, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(Found::Other("an array"))
+    }
+}
+
+/// The direct scan of [`field_time`]. `None` means "not sure": the serde
+/// walk decides.
+mod scan {
+    use super::Found;
+
+    /// The first top-level `field` of the object `json`: `Some(None)` if
+    /// the object has none.
+    pub(super) fn field<'a>(json: &'a [u8], field: &str) -> Option<Option<Found<'a>>> {
+        let mut i = ws(json, 0);
+        if json.get(i) != Some(&b'{') {
+            return None;
+        }
+        i = ws(json, i + 1);
+        if json.get(i) == Some(&b'}') {
+            return Some(None);
+        }
+        loop {
+            if json.get(i) != Some(&b'"') {
+                return None;
+            }
+            let end = i + 1 + memchr::memchr2(b'"', b'\\', &json[i + 1..])?;
+            if json[end] == b'\\' {
+                return None; // an escaped key: decoded by serde
+            }
+            let key = &json[i + 1..end];
+            i = ws(json, end + 1);
+            if json.get(i) != Some(&b':') {
+                return None;
+            }
+            i = ws(json, i + 1);
+            if key == field.as_bytes() {
+                return scalar(json, i).map(Some);
+            }
+            i = ws(json, skip_value(json, i)?);
+            match json.get(i)? {
+                b',' => i = ws(json, i + 1),
+                b'}' => return Some(None),
+                _ => return None,
+            }
+        }
+    }
+
+    fn ws(json: &[u8], mut i: usize) -> usize {
+        while matches!(json.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            i += 1;
+        }
+        i
+    }
+
+    /// The index after the string that starts at `i` (a `"`).
+    fn skip_string(json: &[u8], mut i: usize) -> Option<usize> {
+        i += 1;
+        loop {
+            i += memchr::memchr2(b'"', b'\\', json.get(i..)?)?;
+            if json[i] == b'"' {
+                return Some(i + 1);
+            }
+            i += 2; // the escaped character
+        }
+    }
+
+    /// The index after the value that starts at `i`.
+    fn skip_value(json: &[u8], i: usize) -> Option<usize> {
+        match json.get(i)? {
+            b'"' => skip_string(json, i),
+            b'{' | b'[' => {
+                let (mut depth, mut j) = (0usize, i);
+                loop {
+                    match json.get(j)? {
+                        b'"' => {
+                            j = skip_string(json, j)?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Some(j + 1);
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+            }
+            _ => {
+                let len = json[i..]
+                    .iter()
+                    .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+                    .unwrap_or(json.len() - i);
+                (len > 0).then_some(i + len)
+            }
+        }
+    }
+
+    /// The time value at `i`: a number, a string without escapes or a
+    /// literal; objects, arrays and escaped strings go to serde.
+    fn scalar(json: &[u8], i: usize) -> Option<Found<'_>> {
+        let rest = json.get(i..)?;
+        match rest.first()? {
+            b'"' => {
+                let end = memchr::memchr2(b'"', b'\\', &rest[1..])? + 1;
+                let text = &rest[1..end];
+                if rest[end] != b'"' || text.iter().any(|b| *b < 0x20) {
+                    return None;
+                }
+                std::str::from_utf8(text)
+                    .ok()
+                    .map(|s| Found::Str(std::borrow::Cow::Borrowed(s)))
+            }
+            b't' if rest.starts_with(b"true") => Some(Found::Other("a boolean")),
+            b'f' if rest.starts_with(b"false") => Some(Found::Other("a boolean")),
+            b'n' if rest.starts_with(b"null") => Some(Found::Other("null")),
+            b'-' | b'0'..=b'9' => {
+                let len = rest
+                    .iter()
+                    .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                    .unwrap_or(rest.len());
+                number(std::str::from_utf8(&rest[..len]).ok()?)
+            }
+            _ => None,
+        }
+    }
+
+    /// A JSON number as serde_json reads it: an integer when it has no
+    /// fraction or exponent and fits, a float otherwise.
+    fn number(text: &str) -> Option<Found<'static>> {
+        let b = text.as_bytes();
+        let mut i = usize::from(b.first() == Some(&b'-'));
+        let digits = |i: &mut usize| {
+            let start = *i;
+            while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i > start
+        };
+        let int_start = i;
+        if !digits(&mut i) || (b[int_start] == b'0' && i - int_start > 1) {
+            return None;
+        }
+        let integral = i == b.len();
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if !digits(&mut i) {
+                return None;
+            }
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            if !digits(&mut i) {
+                return None;
+            }
+        }
+        if i != b.len() {
+            return None;
+        }
+        // serde_json reads `-0` as the float -0.0.
+        if integral && text != "-0" {
+            if let Ok(v) = text.parse::<i64>() {
+                return Some(Found::Int(v));
+            }
+        }
+        text.parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(Found::Float)
     }
 }
 
@@ -350,10 +561,103 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.kind, TimeErrorKind::WrongType);
         assert!(e.message.contains("got a boolean"), "{}", e.message);
+        // The first top-level occurrence counts; nothing after it is read.
+        let after = br#"{"timestamp":1712345678,"timestamp":5,"broken":"#;
+        assert_eq!(
+            field_time(after, "timestamp", TimeFormat::EpochSeconds),
+            Ok(1_712_345_678_000)
+        );
+        let e = field_time(br#"{"a":1,"b":"#, "timestamp", TimeFormat::EpochSeconds).unwrap_err();
+        assert_eq!(e.kind, TimeErrorKind::NotAnObject);
+        assert!(!e.message.contains(STOP), "{}", e.message);
         let esc = br#"{"time\u0073tamp":"2024-04-05T19:34:38Z"}"#;
         assert_eq!(
             field_time(esc, "timestamp", TimeFormat::Rfc3339),
             Ok(1_712_345_678_000)
+        );
+    }
+
+    /// On valid JSON the direct scan and the serde walk find the same value
+    /// (or both none); where the scan is unsure it defers.
+    #[test]
+    fn the_scan_agrees_with_the_serde_walk() {
+        let before = [
+            "",
+            r#""a":1,"#,
+            r#""msg":"x \"timestamp\": 2 {[","#,
+            r#""n":{"timestamp":1,"b":[1,{"c":"]}"}]},"#,
+            r#""arr":[1,2] , "t":true,"z":null,"#,
+            " \"sp\" : -1.5e3 ,",
+        ];
+        let values = [
+            "1712000000",
+            "1712000000.000000",
+            "-5",
+            "0",
+            "-0",
+            "1e3",
+            "1.5E+2",
+            "01",
+            "1.",
+            "-",
+            "9223372036854775808",
+            "18446744073709551616",
+            "1e400",
+            r#""2024-04-05T19:34:38Z""#,
+            r#""2024\u002d04-05T19:34:38Z""#,
+            "true",
+            "false",
+            "null",
+            "{}",
+            "[1]",
+        ];
+        let after = ["}", r#","b":2}"#, " }", r#","timestamp":7}"#];
+        let mut scanned = 0;
+        let mut check = |json: &str| {
+            let walked = walk_field(json.as_bytes(), "timestamp");
+            match scan::field(json.as_bytes(), "timestamp") {
+                None => {}
+                Some(Some(found)) => {
+                    scanned += 1;
+                    assert_eq!(walked.as_ref().ok(), Some(&found), "{json}");
+                }
+                Some(None) => {
+                    scanned += 1;
+                    assert_eq!(
+                        walked.err().map(|e| e.kind),
+                        Some(TimeErrorKind::Missing),
+                        "{json}"
+                    );
+                }
+            }
+        };
+        for b in before {
+            for v in values {
+                for a in after {
+                    check(&format!("{{{b}\"timestamp\":{v}{a}"));
+                }
+            }
+            check(&format!("{{{b}\"other\":1}}"));
+        }
+        for json in [
+            "{}",
+            " { } ",
+            "[]",
+            "\"s\"",
+            "plain",
+            "",
+            "{",
+            r#"{"a":"#,
+            r#"{"a" 1}"#,
+        ] {
+            check(json);
+        }
+        // The usual shapes never need serde.
+        assert!(scanned >= 300, "{scanned}");
+        let usual = br#"{"timestamp":1712000000.000000,"level":"ERROR","message":"m","host":"h"}"#;
+        assert_eq!(
+            scan::field(usual, "timestamp"),
+            Some(Some(Found::Float(1_712_000_000.0)))
         );
     }
 
