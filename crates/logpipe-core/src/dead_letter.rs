@@ -2,14 +2,20 @@
 //! handled is produced unchanged to `<topic>.dlq` with the error in headers
 //! (`logpipe.error`, `logpipe.error.reason`, `logpipe.source`), so the stream
 //! never stops for one bad event. A daemon flushes its dead letters before it
-//! commits the offsets past them: a dead letter is never lost (it may be
-//! repeated after a crash).
+//! commits the offsets past them: a dead letter is never lost.
+//!
+//! Delivery is at least once: a dead letter is written again when the daemon
+//! stops between its delivery and the commit of the offsets past it, or when
+//! a failed delivery is retried. Each carries its source record's position in
+//! `logpipe.source.topic`, `logpipe.source.partition` and
+//! `logpipe.source.offset` (decimal) — a reader of `<topic>.dlq` de-duplicates
+//! on those three.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::KafkaProperties;
+use crate::config::{KafkaClient, KafkaProperties};
 use anyhow::Context;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
@@ -61,20 +67,9 @@ impl DeadLetters {
     pub fn new(kafka: &KafkaProperties, enabled: bool) -> anyhow::Result<Self> {
         let failures = Arc::new(AtomicU64::new(0));
         let producer = if enabled {
-            let mut cfg = kafka.client_config()?;
-            for consumer_only in [
-                "group.id",
-                "enable.auto.commit",
-                "enable.auto.offset.store",
-                "auto.offset.reset",
-                "partition.assignment.strategy",
-                "session.timeout.ms",
-                "queued.max.messages.kbytes",
-                "fetch.max.bytes",
-                "max.poll.interval.ms",
-            ] {
-                cfg.remove(consumer_only);
-            }
+            // The daemon's table also configures its consumer: librdkafka's
+            // consumer-only properties are left out.
+            let mut cfg = kafka.client_config_for(KafkaClient::Producer)?;
             cfg.set("linger.ms", "20");
             // A dead letter is a message the brokers already accepted, plus headers.
             if kafka.get("message.max.bytes").is_none() {
@@ -125,6 +120,18 @@ impl DeadLetters {
             .insert(Header {
                 key: "logpipe.source",
                 value: Some(source.as_str()),
+            })
+            .insert(Header {
+                key: "logpipe.source.topic",
+                value: Some(topic),
+            })
+            .insert(Header {
+                key: "logpipe.source.partition",
+                value: Some(partition.to_string().as_str()),
+            })
+            .insert(Header {
+                key: "logpipe.source.offset",
+                value: Some(offset.to_string().as_str()),
             });
         let mut record = BaseRecord::<[u8], [u8]>::to(&dlq)
             .payload(payload)
@@ -149,6 +156,11 @@ impl DeadLetters {
                 }
             }
         }
+    }
+
+    /// Dead letters queued and not yet acknowledged or failed.
+    pub fn in_flight(&self) -> i32 {
+        self.producer.as_ref().map_or(0, |p| p.in_flight_count())
     }
 
     /// Wait until every queued dead letter is acknowledged; an error if any

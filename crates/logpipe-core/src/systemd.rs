@@ -32,6 +32,27 @@ impl Notifier {
         }
     }
 
+    /// Notify the datagram socket at `path` (as `NOTIFY_SOCKET` would name
+    /// it), pinging the watchdog every `watchdog_every` — for tests that
+    /// watch what a daemon tells systemd, or a supervisor of its own.
+    pub fn to_socket(
+        path: &std::path::Path,
+        watchdog_every: Option<Duration>,
+    ) -> std::io::Result<Self> {
+        Ok(Self {
+            socket: Some((UnixDatagram::unbound()?, path.to_string_lossy().into())),
+            watchdog_every,
+            last_ping: Instant::now(),
+        })
+    }
+
+    /// Tell systemd start-up (or shutdown) is still progressing and may take
+    /// `extra` longer than its timeout (`EXTEND_TIMEOUT_USEC`), e.g. while
+    /// waiting for a database before READY.
+    pub fn extend_timeout(&self, extra: Duration) {
+        self.send(&format!("EXTEND_TIMEOUT_USEC={}", extra.as_micros()));
+    }
+
     /// READY=1, and `logpipe_ready` 1.
     pub fn ready(&self) {
         crate::metrics::set_ready(true);
