@@ -60,11 +60,31 @@ pub struct ProcessConfig {
     pub commit_max_events: u64,
     /// Events larger than this go to the dead-letter topic.
     pub max_event_size: ByteSize,
+    /// Events stamped further ahead of the processing clock than this go to
+    /// the dead-letter topic (reason `future_timestamp`) instead of moving
+    /// their partition's watermark: one event of year 9999 would otherwise
+    /// make every later event of the partition late, for good. Allow for
+    /// the clock skew of the event sources.
+    pub max_future_skew: HumanDuration,
     /// Where a partition never seen in the offsets table starts: `earliest`
     /// (the whole retained topic) or `latest` (only new events).
     pub start_offset: StartOffset,
+    /// What to do with a partition whose stored offset lies beyond its log
+    /// end (the topic was deleted and recreated, or truncated): `stop`
+    /// (default) leaves the partition unread with an error naming both
+    /// offsets; `restart` counts it again from its log start. (A stored
+    /// offset below the log start — events deleted by retention before
+    /// they were read — is always counted as lost and reading goes on from
+    /// the log start.)
+    pub on_offset_reset: OnOffsetReset,
     /// Send undecodable events to `<topic>.dlq` (with the error in the
     /// `logpipe.error` header). When false they are only counted and logged.
+    /// Delivery is at least once: a dead letter is acknowledged by Kafka
+    /// before the offsets past it are committed (while the topic is missing
+    /// or refuses writes the batch waits and is retried), and it is written
+    /// again only after a crash between the two or a retried delivery; the
+    /// `logpipe.source.topic`, `.partition` and `.offset` headers identify
+    /// the source record for de-duplication.
     pub dead_letter: bool,
     /// Windowed aggregations (`[[process.aggregation]]`). Defaults to the
     /// seed's `log_data` job; write `aggregation = []` to have none.
@@ -85,7 +105,9 @@ impl Default for ProcessConfig {
             commit_interval: HumanDuration::from_secs(1),
             commit_max_events: 500_000,
             max_event_size: ByteSize(1 << 20),
+            max_future_skew: HumanDuration::from_secs(600),
             start_offset: StartOffset::Earliest,
+            on_offset_reset: OnOffsetReset::Stop,
             dead_letter: true,
             aggregation: vec![AggregationConfig::seed_log_data()],
             table: Vec::new(),
@@ -99,6 +121,16 @@ impl Default for ProcessConfig {
 pub enum StartOffset {
     Earliest,
     Latest,
+}
+
+/// What to do when a partition's stored offset is beyond its log end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnOffsetReset {
+    /// Leave the partition unread and report it (`logpipe_process_stopped_partitions`).
+    Stop,
+    /// Count the partition again from its log start.
+    Restart,
 }
 
 pub use logpipe_core::event_time::TimeFormat;
@@ -399,6 +431,15 @@ impl Validate for ProcessConfig {
         if self.max_event_size.0 == 0 {
             v.error("process.max_event_size", "must be greater than zero");
         }
+        if self.max_future_skew.get() < Duration::from_secs(1) {
+            v.error(
+                "process.max_future_skew",
+                format!(
+                    "{} would dead-letter events of sources whose clocks run a little ahead; use at least \"1s\" (default \"10m\")",
+                    self.max_future_skew
+                ),
+            );
+        }
 
         let mut tables: HashMap<String, String> = INTERNAL_TABLES
             .iter()
@@ -683,6 +724,17 @@ columns = [{ name = "user_id", type = "string" }, { name = "age", type = "int" }
         );
         assert!(
             e.contains("`process.aggregation[1].table`: table \"a\" is already used"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn max_future_skew_below_a_second_is_reported_by_key() {
+        let c = parse("[process]\n").unwrap().process;
+        assert_eq!(c.max_future_skew.get(), Duration::from_secs(600));
+        let e = parse("[process]\nmax_future_skew = \"0s\"\n").unwrap_err();
+        assert!(
+            e.contains("t.toml:2:1: `process.max_future_skew`: 0s would dead-letter"),
             "{e}"
         );
     }

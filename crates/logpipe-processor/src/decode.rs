@@ -20,10 +20,12 @@ pub enum RejectReason {
     MissingField,
     WrongType,
     InvalidTimestamp,
+    /// Event time further ahead of the processing clock than `max_future_skew`.
+    FutureTimestamp,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 7] = [
+    pub const ALL: [RejectReason; 8] = [
         RejectReason::NonUtf8,
         RejectReason::Oversized,
         RejectReason::InvalidJson,
@@ -31,6 +33,7 @@ impl RejectReason {
         RejectReason::MissingField,
         RejectReason::WrongType,
         RejectReason::InvalidTimestamp,
+        RejectReason::FutureTimestamp,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +45,7 @@ impl RejectReason {
             RejectReason::MissingField => "missing_field",
             RejectReason::WrongType => "wrong_type",
             RejectReason::InvalidTimestamp => "invalid_timestamp",
+            RejectReason::FutureTimestamp => "future_timestamp",
         }
     }
 

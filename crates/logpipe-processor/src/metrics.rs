@@ -21,6 +21,13 @@ pub const CONSUMER_LAG: &str = "logpipe_process_consumer_lag_messages";
 pub const WATERMARK: &str = "logpipe_process_watermark_seconds";
 pub const ASSIGNED_PARTITIONS: &str = "logpipe_process_assigned_partitions";
 pub const LAST_COMMIT: &str = "logpipe_process_last_commit_timestamp_seconds";
+pub const EVENTS_LOST: &str = "logpipe_process_events_lost_total";
+pub const DUPLICATES_SKIPPED: &str = "logpipe_process_duplicates_skipped_total";
+pub const STOPPED_PARTITIONS: &str = "logpipe_process_stopped_partitions";
+pub const STORE_AVAILABLE: &str = "logpipe_process_store_available";
+pub const DLQ_FAILURES: &str = "logpipe_process_dlq_failures_total";
+pub const KAFKA_ERRORS: &str = "logpipe_process_kafka_errors_total";
+pub const REBALANCES: &str = "logpipe_process_rebalances_total";
 
 /// The processor's metrics, for [`logpipe_core::metrics::describe`].
 pub const METRICS: &[MetricDef] = &[
@@ -38,6 +45,13 @@ pub const METRICS: &[MetricDef] = &[
     MetricDef::gauge(WATERMARK, Unit::Seconds, "Event-time watermark per aggregation and partition, as seconds since the epoch"),
     MetricDef::gauge(ASSIGNED_PARTITIONS, Unit::Count, "Kafka partitions currently owned by this processor"),
     MetricDef::gauge(LAST_COMMIT, Unit::Seconds, "Wall-clock time of the last successful commit (freshness)"),
+    MetricDef::counter(EVENTS_LOST, "Events never processed, by topic and reason (retention: deleted below the stored offset before they were read)"),
+    MetricDef::counter(DUPLICATES_SKIPPED, "Messages below their partition's stored position (re-delivered), skipped, by topic"),
+    MetricDef::gauge(STOPPED_PARTITIONS, Unit::Count, "Owned partitions left unread because their stored offset is beyond the log end (see on_offset_reset), by topic"),
+    MetricDef::gauge(STORE_AVAILABLE, Unit::Count, "1 while the store accepts commits, 0 while the processor backs off (partitions paused)"),
+    MetricDef::counter(DLQ_FAILURES, "Failed attempts to deliver a batch's dead letters (topic missing or unwritable); the batch is retried after a back-off, its offsets uncommitted"),
+    MetricDef::counter(KAFKA_ERRORS, "Kafka client errors that were logged and survived, by kind (transient) — fatal ones stop the daemon"),
+    MetricDef::counter(REBALANCES, "Consumer group rebalances seen, by kind: assign, revoke"),
 ];
 
 /// Publish one cut batch's counts.
@@ -48,6 +62,10 @@ pub fn record_batch(p: &Pipeline, stats: &BatchStats) {
             let topic = p.topic_name(t).to_owned();
             metrics::counter!(EVENTS_IN, "topic" => topic.clone()).increment(*n);
             metrics::counter!(EVENTS_DECODED, "topic" => topic.clone()).increment(stats.decoded[t]);
+            if stats.duplicates[t] > 0 {
+                metrics::counter!(DUPLICATES_SKIPPED, "topic" => topic.clone())
+                    .increment(stats.duplicates[t]);
+            }
             for reason in RejectReason::ALL {
                 let n = stats.rejected[t][reason.index()];
                 if n > 0 {

@@ -61,6 +61,8 @@ pub struct BatchStats {
     /// By topic index: messages consumed, and decoded successfully.
     pub events_in: Vec<u64>,
     pub decoded: Vec<u64>,
+    /// By topic index: messages below their partition's position, skipped.
+    pub duplicates: Vec<u64>,
     /// By topic index and [`RejectReason::index`].
     pub rejected: Vec<[u64; RejectReason::ALL.len()]>,
     /// By aggregation index.
@@ -85,9 +87,36 @@ pub struct CommitBatch {
     pub offsets: Vec<OffsetAdvance>,
     pub watermarks: Vec<WatermarkRow>,
     pub stats: BatchStats,
-    /// Messages sent to dead-letter topics in this batch (must be delivered
-    /// before the offsets are committed).
-    pub dead_letters: u64,
+    /// Messages of this batch for dead-letter topics: the committer
+    /// delivers them (again, after a failure) before it commits the
+    /// offsets past them.
+    pub dead_letters: std::sync::Arc<Vec<DeadLetterRecord>>,
+}
+
+/// A rejected message kept for its dead-letter topic until delivered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetterRecord {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl DeadLetterRecord {
+    pub fn as_letter(&self) -> logpipe_core::dead_letter::DeadLetter<'_> {
+        logpipe_core::dead_letter::DeadLetter {
+            topic: &self.topic,
+            partition: self.partition,
+            offset: self.offset,
+            key: self.key.as_deref(),
+            payload: &self.payload,
+            reason: self.reason,
+            message: &self.message,
+        }
+    }
 }
 
 /// What became of one message.
@@ -126,9 +155,21 @@ pub struct Pipeline {
     open_windows: Vec<BTreeSet<Millis>>,
     stats: BatchStats,
     pending: u64,
-    dead_letters: u64,
+    dead_letters: Vec<DeadLetterRecord>,
     max_event_size: usize,
+    /// Event times above this are rejected as `future_timestamp`: the
+    /// processing clock (read again before rejecting) plus `max_future_skew`.
+    future_limit: Millis,
+    max_future_skew: Millis,
+    clock: fn() -> Millis,
     next_batch: u64,
+}
+
+/// The processing clock: milliseconds since the epoch.
+pub fn system_clock() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
 }
 
 /// Open windows tracked per aggregation for the `windows_closed` metric.
@@ -172,18 +213,29 @@ impl Pipeline {
             open_windows: vec![BTreeSet::new(); n_aggs],
             stats: BatchStats::default(),
             pending: 0,
-            dead_letters: 0,
+            dead_letters: Vec::new(),
             max_event_size: config.max_event_size.0 as usize,
+            future_limit: Millis::MIN,
+            max_future_skew: config.max_future_skew.get().as_millis() as Millis,
+            clock: system_clock,
             next_batch: 1,
         };
         p.stats = p.empty_stats(n_topics, n_aggs);
         p
     }
 
+    /// Read the processing clock from `clock` instead of the system's (tests).
+    pub fn with_clock(mut self, clock: fn() -> Millis) -> Self {
+        self.clock = clock;
+        self.future_limit = Millis::MIN;
+        self
+    }
+
     fn empty_stats(&self, topics: usize, aggs: usize) -> BatchStats {
         BatchStats {
             events_in: vec![0; topics],
             decoded: vec![0; topics],
+            duplicates: vec![0; topics],
             rejected: vec![[0; RejectReason::ALL.len()]; topics],
             late: vec![0; aggs],
             unpivoted: vec![0; aggs],
@@ -243,6 +295,21 @@ impl Pipeline {
         next_offset: Option<i64>,
         max_event_times: &[(String, Millis)],
     ) {
+        self.assign_from(topic, partition, next_offset, next_offset, max_event_times);
+    }
+
+    /// [`Pipeline::assign`] reading from `position` rather than the stored
+    /// offset (a partition started over after its topic was recreated):
+    /// offsets below `position` are duplicates, and the first commit is
+    /// still fenced on `stored`.
+    pub fn assign_from(
+        &mut self,
+        topic: usize,
+        partition: i32,
+        stored: Option<i64>,
+        position: Option<i64>,
+        max_event_times: &[(String, Millis)],
+    ) {
         let watermarks = self.topics[topic]
             .aggregators
             .iter()
@@ -258,8 +325,8 @@ impl Pipeline {
         self.partitions.insert(
             (topic, partition),
             PartitionState {
-                next_offset,
-                committed: next_offset,
+                next_offset: position,
+                committed: stored,
                 watermarks,
                 dirty: false,
             },
@@ -294,9 +361,9 @@ impl Pipeline {
         self.pending
     }
 
-    /// Count a message just sent to a dead-letter topic.
-    pub fn dead_lettered(&mut self) {
-        self.dead_letters += 1;
+    /// Keep a rejected message for its dead-letter topic (sent with the batch).
+    pub fn dead_letter(&mut self, letter: DeadLetterRecord) {
+        self.dead_letters.push(letter);
     }
 
     /// Process one message of an owned partition (an unknown partition is
@@ -324,6 +391,7 @@ impl Pipeline {
                 dirty: false,
             });
         if state.next_offset.is_some_and(|next| offset < next) {
+            self.stats.duplicates[topic] += 1;
             return Outcome::Duplicate;
         }
         state.next_offset = Some(offset + 1);
@@ -337,7 +405,17 @@ impl Pipeline {
             })?;
             let fields = decode(payload, &route.fields, self.max_event_size)?;
             for &a in &route.aggregators {
-                aggregators[a].prepare(&fields, &route.fields)?;
+                let t = aggregators[a].prepare(&fields, &route.fields)?;
+                if t > self.future_limit {
+                    self.future_limit = (self.clock)().saturating_add(self.max_future_skew);
+                    if t > self.future_limit {
+                        return Err(future_timestamp(
+                            t,
+                            self.future_limit - self.max_future_skew,
+                            self.max_future_skew,
+                        ));
+                    }
+                }
             }
             for &w in &route.writers {
                 self.writers[w].prepare(&fields, &route.fields)?;
@@ -468,7 +546,7 @@ impl Pipeline {
         let mut stats = std::mem::replace(&mut self.stats, fresh);
         stats.watermarks = std::mem::take(&mut batch.stats.watermarks);
         batch.stats = stats;
-        batch.dead_letters = std::mem::take(&mut self.dead_letters);
+        batch.dead_letters = std::sync::Arc::new(std::mem::take(&mut self.dead_letters));
         self.pending = 0;
         batch
     }
@@ -488,8 +566,24 @@ impl Pipeline {
         self.partitions.clear();
         self.stats = self.empty_stats(self.topics.len(), self.aggregators.len());
         self.pending = 0;
-        self.dead_letters = 0;
+        self.dead_letters.clear();
     }
+}
+
+/// The rejection of an event stamped `t`, more than `skew` after `now`.
+fn future_timestamp(t: Millis, now: Millis, skew: Millis) -> Rejected {
+    let ahead = std::time::Duration::from_millis((t - now).max(0) as u64);
+    let skew = std::time::Duration::from_millis(skew.max(0) as u64);
+    Rejected::new(
+        RejectReason::FutureTimestamp,
+        format!(
+            "event time {} is {} ahead of the processing clock ({}), more than max_future_skew ({})",
+            crate::event_time::to_datetime(t).and_utc().to_rfc3339(),
+            logpipe_core::config::HumanDuration(std::time::Duration::from_secs(ahead.as_secs())),
+            crate::event_time::to_datetime(now).and_utc().to_rfc3339(),
+            logpipe_core::config::HumanDuration(skew),
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -615,6 +709,49 @@ mod tests {
         assert_eq!(b.offsets[0].next, 2);
         assert_eq!(b.stats.rejected[0][RejectReason::MissingField.index()], 1);
         assert!(b.aggregates.is_empty());
+    }
+
+    #[test]
+    fn far_future_event_is_rejected_and_leaves_the_watermark_alone() {
+        // The processing clock stands at 1000 s; the default skew is 10 minutes.
+        let mut p = seed().with_clock(|| 1_000_000);
+        assert_eq!(
+            p.process(0, 0, 0, Some(&ev(990.0, "INFO"))),
+            Outcome::Accepted
+        );
+        let out = p.process(0, 0, 1, Some(&ev(253_402_300_799.0, "ERROR")));
+        let Outcome::Rejected(r) = out else {
+            panic!("a year-9999 event must be rejected: {out:?}")
+        };
+        assert_eq!(r.reason, RejectReason::FutureTimestamp);
+        assert!(
+            r.message.contains("9999-12-31T23:59:59+00:00")
+                && r.message.contains("max_future_skew (10m)"),
+            "{}",
+            r.message
+        );
+        // exactly at the limit is accepted; a later in-order event is on time
+        assert_eq!(
+            p.process(0, 0, 2, Some(&ev(1600.0, "WARN"))),
+            Outcome::Accepted
+        );
+        assert_eq!(
+            p.process(0, 0, 3, Some(&ev(1580.0, "INFO"))),
+            Outcome::Accepted
+        );
+        let b = p.cut();
+        assert_eq!(b.stats.late, [0], "nothing became late");
+        assert_eq!(
+            b.stats.rejected[0][RejectReason::FutureTimestamp.index()],
+            1
+        );
+        assert_eq!(b.watermarks[0].max_event_time, 1_600_000);
+        assert_eq!(
+            b.offsets[0].next, 4,
+            "the rejected event's offset is passed"
+        );
+        let error_total: f64 = b.aggregates[0].1.iter().map(|r| r.values[3]).sum();
+        assert_eq!(error_total, 0.0, "the future ERROR is not aggregated");
     }
 
     #[test]

@@ -621,6 +621,85 @@ impl Store {
         Ok(())
     }
 
+    /// Connect to `url` and [`Store::prepare`] it, waiting with jittered
+    /// back-off while the server is unreachable (each attempt logged; the
+    /// `waiting` callback runs before each wait, e.g. to tell systemd).
+    /// Returns at once with an error naming the fix when retrying cannot
+    /// help (login refused, a missing privilege, a migration that does not
+    /// apply), and `Ok(None)` if `stop` becomes true while waiting.
+    pub async fn open(
+        url: &str,
+        password: Option<&str>,
+        schema: &Schema,
+        stop: impl Fn() -> bool,
+        mut waiting: impl FnMut(&anyhow::Error, std::time::Duration),
+    ) -> anyhow::Result<Option<Store>> {
+        let mut backoff = std::time::Duration::from_millis(500);
+        for attempt in 1u64.. {
+            let opened = async {
+                let store = Store::connect(url, password).await?;
+                if let Err(e) = store.prepare(schema).await {
+                    store.close().await;
+                    return Err(e);
+                }
+                anyhow::Ok(store)
+            }
+            .await;
+            let e = match opened {
+                Ok(store) => {
+                    if attempt > 1 {
+                        tracing::info!(attempt, "the store is reachable and prepared");
+                    }
+                    return Ok(Some(store));
+                }
+                Err(e) => e,
+            };
+            let sql = e.chain().find_map(|c| c.downcast_ref::<sqlx::Error>());
+            let transient = sql.is_some_and(|s| {
+                if url.starts_with("sqlite:") {
+                    sqlite::is_transient(s)
+                } else {
+                    mysql::is_transient(s)
+                }
+            });
+            if !transient {
+                let fix = sql.and_then(mysql::fix_for).unwrap_or(
+                    "retrying cannot fix this: correct the database, its tables or process.database_url and start again",
+                );
+                return Err(e.context(format!("cannot open the store: {fix}")));
+            }
+            let wait = crate::committer::jittered(backoff);
+            tracing::warn!(
+                attempt,
+                error = format!("{e:#}"),
+                retry_in_ms = wait.as_millis() as u64,
+                "the store is not reachable yet; waiting before READY"
+            );
+            ::metrics::counter!(crate::metrics::STORE_ERRORS).increment(1);
+            ::metrics::gauge!(crate::metrics::STORE_AVAILABLE).set(0.0);
+            waiting(&e, wait);
+            let until = tokio::time::Instant::now() + wait;
+            while tokio::time::Instant::now() < until {
+                if stop() {
+                    return Ok(None);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+        }
+        unreachable!("the attempts never run out")
+    }
+
+    /// Whether `e` from this store is worth a retry (server down,
+    /// restarting, deadlock) or not (missing table or privilege, a bug):
+    /// [`CommitError::Transient`] or [`CommitError::Fatal`].
+    pub fn classify(&self, e: sqlx::Error) -> CommitError {
+        match self {
+            Store::MySql(_) => mysql::classify(e),
+            Store::Sqlite(_) => sqlite::classify(e),
+        }
+    }
+
     /// The stored next offset and watermarks of one partition.
     pub async fn load_partition(
         &self,

@@ -78,22 +78,40 @@ fn is_duplicate_key(e: &sqlx::Error) -> bool {
 }
 
 /// Deadlocks, lock waits, a server going away or shutting down are worth a retry.
-fn classify(e: sqlx::Error) -> CommitError {
+pub(super) fn is_transient(e: &sqlx::Error) -> bool {
     const TRANSIENT: &[u16] = &[
         1205, 1213, 1040, 1053, 1290, 1927, 2002, 2003, 2006, 2013, 1047, 1317,
     ];
-    match &e {
-        sqlx::Error::Database(_) if mysql_number(&e).is_some_and(|n| TRANSIENT.contains(&n)) => {
-            CommitError::Transient(e)
-        }
-        sqlx::Error::Database(_) => CommitError::Fatal(e),
+    match e {
+        sqlx::Error::Database(_) => mysql_number(e).is_some_and(|n| TRANSIENT.contains(&n)),
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::Protocol(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => CommitError::Transient(e),
-        _ => CommitError::Fatal(e),
+        | sqlx::Error::WorkerCrashed => true,
+        _ => false,
+    }
+}
+
+pub(super) fn classify(e: sqlx::Error) -> CommitError {
+    if is_transient(&e) {
+        CommitError::Transient(e)
+    } else {
+        CommitError::Fatal(e)
+    }
+}
+
+/// What an operator must do about an error retrying cannot fix, if we know.
+pub(super) fn fix_for(e: &sqlx::Error) -> Option<&'static str> {
+    match mysql_number(e)? {
+        1045 | 1698 => Some(
+            "the server refused the login: check the user in process.database_url and the password in process.database_password_file",
+        ),
+        1044 | 1142 | 1143 | 1227 | 1370 => Some(
+            "the database user lacks a privilege: GRANT SELECT, INSERT, UPDATE, CREATE, ALTER, INDEX ON <database>.* TO the user of process.database_url",
+        ),
+        _ => None,
     }
 }
 

@@ -34,17 +34,21 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
         .with_context(|| format!("cannot open the SQLite database {url}"))
 }
 
-fn classify(e: sqlx::Error) -> CommitError {
-    match &e {
-        sqlx::Error::Database(db)
-            if matches!(db.code().as_deref(), Some("5" | "6" | "261" | "517")) =>
-        {
-            CommitError::Transient(e)
+pub(super) fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("5" | "6" | "261" | "517"))
         }
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => {
-            CommitError::Transient(e)
-        }
-        _ => CommitError::Fatal(e),
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
+        _ => false,
+    }
+}
+
+pub(super) fn classify(e: sqlx::Error) -> CommitError {
+    if is_transient(&e) {
+        CommitError::Transient(e)
+    } else {
+        CommitError::Fatal(e)
     }
 }
 
