@@ -149,14 +149,7 @@ fn raw_consume(
             a.partitions,
         );
         std::thread::spawn(move || {
-            paced_produce(
-                &bs,
-                &topic,
-                parts,
-                ev.iter(),
-                &pr,
-                max_lag(parts),
-            )
+            paced_produce(&bs, &topic, parts, ev.iter(), &pr, max_lag(parts))
         })
     };
     let n = events.len() as i64;
@@ -300,16 +293,7 @@ fn archive_case(
             events.clone(),
             case.partitions,
         );
-        std::thread::spawn(move || {
-            paced_produce(
-                &bs,
-                &t,
-                parts,
-                ev.iter(),
-                &pr,
-                max_lag(parts),
-            )
-        })
+        std::thread::spawn(move || paced_produce(&bs, &t, parts, ev.iter(), &pr, max_lag(parts)))
     };
     let n = events.len() as f64;
     let mut peak = 0.0f64;
