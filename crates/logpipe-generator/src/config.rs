@@ -3,7 +3,9 @@
 
 use std::net::SocketAddr;
 
-use logpipe_core::config::{ByteSize, HumanDuration, KafkaProperties, Secret, Validator};
+use logpipe_core::config::{
+    ByteSize, HumanDuration, KafkaClient, KafkaProperties, Secret, Validator,
+};
 use serde::Deserialize;
 
 use crate::scenario::ScenarioKind;
@@ -166,7 +168,9 @@ impl GenerateConfig {
                 v.error(format!("{section}.start_time"), "must be epoch seconds ≥ 0");
             }
         }
-        self.kafka.validate(&format!("{section}.kafka"), v);
+        // Only the producer is built from this table.
+        self.kafka
+            .validate_for(&format!("{section}.kafka"), &[KafkaClient::Producer], v);
         let h = &self.http;
         v.secret(&format!("{section}.http.token_file"), &h.token_file);
         if h.max_body.0 == 0 {

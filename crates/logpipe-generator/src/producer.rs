@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use logpipe_core::config::KafkaProperties;
+use logpipe_core::config::{KafkaClient, KafkaProperties};
 use metrics::Counter;
 use rdkafka::client::ClientContext;
 use rdkafka::error::KafkaError;
@@ -236,8 +236,9 @@ pub fn create(kafka: &KafkaProperties) -> anyhow::Result<EventProducer> {
     if props.get("enable.idempotence") != Some("true") {
         tracing::warn!("enable.idempotence is not true: retries may duplicate or reorder events");
     }
+    // `[kafka]` is shared with the consumers: their properties are left out.
     let producer = props
-        .client_config()?
+        .client_config_for(KafkaClient::Producer)?
         .create_with_context(DeliveryContext::new())
         .map_err(|e| anyhow::anyhow!("cannot create Kafka producer: {e}"))?;
     Ok(producer)

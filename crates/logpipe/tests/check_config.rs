@@ -71,6 +71,71 @@ fn toml_syntax_errors_point_at_the_character() {
     assert_golden("syntax_error");
 }
 
+/// `[kafka] no_such_key = 1` in every `[*.kafka]` table: librdkafka's own
+/// "No such configuration property", at the key, with the nearest name it
+/// knows when there is one (`linger.mss`, a `_file` secret's name).
+#[test]
+fn unknown_librdkafka_properties_are_reported_in_every_kafka_table() {
+    assert_golden("kafka_unknown_key");
+}
+
+/// `bootstrap_servers` (underscore) in every `[*.kafka]` table suggests
+/// `bootstrap.servers`.
+#[test]
+fn underscore_spellings_of_librdkafka_properties_suggest_the_dotted_name() {
+    assert_golden("kafka_underscore_key");
+}
+
+/// `acks = "maybe"`, `session.timeout.ms = "soon"`, an unknown codec, a
+/// value out of range: librdkafka's verdict at the value, with the range or
+/// choices it documents.
+#[test]
+fn values_librdkafka_refuses_are_reported_at_the_value() {
+    assert_golden("kafka_bad_value");
+}
+
+/// A consumer property in `[generate.kafka]` (only a producer is built from
+/// it) is an error; in the shared `[kafka]` and in the tables of the
+/// consuming daemons (consumer + dead-letter producer) either kind is fine.
+#[test]
+fn consumer_properties_in_the_generators_kafka_table_are_refused() {
+    assert_golden("kafka_wrong_client");
+}
+
+/// Each daemon refuses to start on such a config with the report
+/// `check-config` gives, line for line.
+#[test]
+fn daemons_refuse_bad_kafka_properties_with_the_check_config_report() {
+    let dir = golden_dir();
+    for name in [
+        "kafka_unknown_key",
+        "kafka_underscore_key",
+        "kafka_bad_value",
+        "kafka_wrong_client",
+    ] {
+        let file = format!("{name}.toml");
+        let (_, _, report) = check(&dir, &file);
+        let problems: Vec<&str> = report
+            .lines()
+            .filter(|l| !l.contains("problem(s) found"))
+            .collect();
+        assert!(!problems.is_empty(), "{report}");
+        let expected = format!("error: {}\n", problems.join("\n"));
+        for daemon in ["generate", "process", "archive"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_logpipe"))
+                .args([daemon, "--config", &file])
+                .current_dir(&dir)
+                .env("RUST_LOG", "off")
+                .env_remove("NOTIFY_SOCKET")
+                .output()
+                .expect("run logpipe");
+            let stderr = String::from_utf8(out.stderr).unwrap();
+            assert!(!out.status.success(), "{daemon} started with {file}");
+            assert_eq!(stderr, expected, "logpipe {daemon} --config {file}");
+        }
+    }
+}
+
 /// A valid config whose roll settings will fill HDFS with small files
 /// passes, with a warning at each such key (golden `small_files.warn`).
 #[test]

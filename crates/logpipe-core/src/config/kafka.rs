@@ -5,6 +5,23 @@
 //! entries override the shared ones. A property named `<name>_file` is read
 //! from that file at start-up and passed as `<name>` (for secrets such as
 //! `sasl.password`).
+//!
+//! Every property is checked by librdkafka itself when the config is loaded
+//! (`check-config` and every daemon's start): unknown names (with the
+//! nearest name librdkafka knows) and values it refuses are reported at
+//! their `file:line:column`. Which clients read which table:
+//!
+//! | table              | clients built from it                              |
+//! |--------------------|----------------------------------------------------|
+//! | `[kafka]`          | every one below (shared)                           |
+//! | `[generate.kafka]` | the generator's producer only                      |
+//! | `[process.kafka]`  | the processor's consumer and its dead-letter producer |
+//! | `[archive.kafka]`  | the archiver's consumer and its dead-letter producer  |
+//!
+//! A property librdkafka scopes to the other kind of client (a consumer's
+//! `session.timeout.ms` in `[generate.kafka]`) is an error, since librdkafka
+//! would only warn and ignore it; in a table that feeds both kinds each
+//! client is given only the properties that apply to it.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,6 +29,7 @@ use std::path::PathBuf;
 use rdkafka::ClientConfig;
 use serde::{Deserialize, Deserializer};
 
+use super::librdkafka::{Catalog, KafkaClient, Refusal, Scope};
 use super::Validator;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,18 +83,97 @@ impl KafkaProperties {
         self
     }
 
-    /// Check that secret files exist; `section` is the dotted key of the table.
+    /// [`validate_for`](Self::validate_for) a table from which both a
+    /// consumer and a producer are built (`[kafka]`, `[process.kafka]`,
+    /// `[archive.kafka]`).
     pub fn validate(&self, section: &str, v: &mut Validator) {
-        for (k, path) in &self.0 {
-            if k.ends_with("_file") {
-                if let Err(e) = std::fs::read_to_string(path) {
+        self.validate_for(section, &[KafkaClient::Consumer, KafkaClient::Producer], v);
+    }
+
+    /// Check every property with librdkafka (name, value, and that it
+    /// applies to one of `clients`, the clients built from this table) and
+    /// that secret files can be read; `section` is the dotted key of the
+    /// table. A `<name>_file` secret is checked by name only: its value is
+    /// never put into a message.
+    pub fn validate_for(&self, section: &str, clients: &[KafkaClient], v: &mut Validator) {
+        let catalog = Catalog::get();
+        for (k, value) in &self.0 {
+            let key = format!("{section}.{k}");
+            let (name, checked) = match k.strip_suffix("_file") {
+                Some(name) => {
+                    if let Err(e) = std::fs::read_to_string(value) {
+                        v.error(&key, format!("cannot read secret file {value}: {e}"));
+                    }
+                    // Any value will do to learn whether the name exists.
+                    let checked = match catalog.check(name, "") {
+                        Err(Refusal::InvalidValue { .. }) => Ok(()),
+                        other => other,
+                    };
+                    (name, checked)
+                }
+                None => (k.as_str(), catalog.check(k, value)),
+            };
+            if let Err(Refusal::UnknownName { message, nearest }) = checked {
+                let (suffix, named_by) = if name.len() < k.len() {
+                    ("_file", format!(" (named by \"{k}\")"))
+                } else {
+                    ("", String::new())
+                };
+                let hint = match nearest {
+                    Some(n) => format!("; did you mean \"{n}{suffix}\"?"),
+                    None => "; no librdkafka property has a similar name \
+                             (they are listed in librdkafka's CONFIGURATION.md)"
+                        .to_owned(),
+                };
+                v.error(key, format!("librdkafka: {message}{named_by}{hint}"));
+                continue;
+            }
+            // A property of the other kind of client is wrong whatever its value.
+            if let Some(scope) = catalog.scope(name) {
+                if !clients.iter().any(|c| scope.applies_to(*c)) {
+                    let kind = match scope {
+                        Scope::Consumer => "consumer",
+                        Scope::Producer => "producer",
+                        Scope::Both => unreachable!("applies to every client"),
+                    };
+                    let only: Vec<&str> = clients.iter().map(|c| c.name()).collect();
                     v.error(
-                        format!("{section}.{k}"),
-                        format!("cannot read secret file {path}: {e}"),
+                        key,
+                        format!(
+                            "\"{name}\" is a librdkafka {kind} property, but [{section}] configures only a {} \
+                             (librdkafka would ignore it)",
+                            only.join(" and a ")
+                        ),
                     );
+                    continue;
                 }
             }
+            if let Err(Refusal::InvalidValue { message }) = checked {
+                v.value_error(key, format!("librdkafka: {message}"));
+            }
         }
+    }
+
+    /// The properties that apply to `client`: those librdkafka scopes to
+    /// the other kind of client are left out (librdkafka would warn about
+    /// and ignore them), so one table can serve a consumer and a producer.
+    pub fn for_client(&self, client: KafkaClient) -> KafkaProperties {
+        let catalog = Catalog::get();
+        KafkaProperties(
+            self.0
+                .iter()
+                .filter(|(k, _)| {
+                    let name = k.strip_suffix("_file").unwrap_or(k);
+                    catalog.scope(name).is_none_or(|s| s.applies_to(client))
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    }
+
+    /// [`client_config`](Self::client_config) of the properties that apply to `client`.
+    pub fn client_config_for(&self, client: KafkaClient) -> anyhow::Result<ClientConfig> {
+        self.for_client(client).client_config()
     }
 
     /// Build a librdkafka client config, reading `*_file` secrets.
@@ -145,6 +242,87 @@ impl KafkaProperties {
             "auto.offset.reset",
             if from_earliest { "earliest" } else { "latest" },
         );
-        props.client_config()
+        props.client_config_for(KafkaClient::Consumer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> KafkaProperties {
+        KafkaProperties(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    /// One table serves a consumer and a producer: each gets what applies
+    /// to it, by librdkafka's scope; shared and hidden properties go to both.
+    #[test]
+    fn each_client_gets_only_the_properties_librdkafka_applies_to_it() {
+        let p = props(&[
+            ("bootstrap.servers", "b:9092"),
+            ("session.timeout.ms", "6000"),
+            ("group.id", "g"),
+            ("linger.ms", "20"),
+            ("acks", "all"),
+            ("sasl.password_file", "/run/credentials/x"),
+            ("test.mock.num.brokers", "1"),
+        ]);
+        let keys = |c| -> Vec<String> { p.for_client(c).0.into_keys().collect() };
+        assert_eq!(
+            keys(KafkaClient::Producer),
+            [
+                "acks",
+                "bootstrap.servers",
+                "linger.ms",
+                "sasl.password_file",
+                "test.mock.num.brokers"
+            ]
+        );
+        assert_eq!(
+            keys(KafkaClient::Consumer),
+            [
+                "bootstrap.servers",
+                "group.id",
+                "sasl.password_file",
+                "session.timeout.ms",
+                "test.mock.num.brokers"
+            ]
+        );
+    }
+
+    /// Values set outside a file (`-X` flags) are checked the same way.
+    #[test]
+    fn validation_names_the_key_and_librdkafkas_verdict() {
+        let p = props(&[
+            ("bootstrap_servers", "b:9092"),
+            ("acks", "maybe"),
+            ("session.timeout.ms", "6000"),
+        ]);
+        let mut v = Validator::default();
+        p.validate_for("generate.kafka", &[KafkaClient::Producer], &mut v);
+        let err = v.into_result().unwrap_err().to_string();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 3, "{err}");
+        assert!(
+            lines[0].starts_with("`generate.kafka.acks`: librdkafka: Invalid value"),
+            "{err}"
+        );
+        assert!(
+            lines[1].ends_with("did you mean \"bootstrap.servers\"?"),
+            "{err}"
+        );
+        assert!(
+            lines[2].contains("consumer property, but [generate.kafka] configures only a producer"),
+            "{err}"
+        );
+        // The same consumer property is fine where a consumer is built too.
+        let mut v = Validator::default();
+        props(&[("session.timeout.ms", "6000"), ("linger.ms", "5")]).validate("kafka", &mut v);
+        assert!(v.into_result().is_ok());
     }
 }

@@ -62,6 +62,17 @@ fn join(name: &str, rest: &str) -> String {
 /// may themselves contain dots (librdkafka's `sasl.password_file`): the
 /// longest key matching the rest of the path wins.
 pub fn span_of(table: &DeTable<'_>, path: &str) -> Option<Range<usize>> {
+    find(table, path).map(|(key, _, _)| key)
+}
+
+/// Span of the value at a dotted path, when the whole path exists.
+pub fn value_span_of(table: &DeTable<'_>, path: &str) -> Option<Range<usize>> {
+    find(table, path).and_then(|(_, value, complete)| complete.then_some(value))
+}
+
+/// Key and value spans of the deepest existing key along `path`, and
+/// whether that key is the whole path.
+fn find(table: &DeTable<'_>, path: &str) -> Option<(Range<usize>, Range<usize>, bool)> {
     let mut current = table;
     let mut rest = path;
     let mut best = None;
@@ -78,7 +89,7 @@ pub fn span_of(table: &DeTable<'_>, path: &str) -> Option<Range<usize>> {
         let Some((key, value, after)) = found else {
             return best;
         };
-        best = Some(key.span());
+        best = Some((key.span(), value.span(), false));
         let (value, after) = match (value.get_ref(), after.strip_prefix('[')) {
             (DeValue::Array(items), Some(idx)) => {
                 let (i, tail) = idx.split_once(']')?;
@@ -89,6 +100,9 @@ pub fn span_of(table: &DeTable<'_>, path: &str) -> Option<Range<usize>> {
             }
             _ => (value, after),
         };
+        if after.is_empty() {
+            return Some((key.span(), value.span(), true));
+        }
         rest = match after.strip_prefix('.') {
             Some(r) => r,
             None => return best,
@@ -136,5 +150,16 @@ mod tests {
         assert_eq!(&raw[span], "slide");
         let span = span_of(doc.get_ref(), "agg[1].missing").unwrap();
         assert_eq!(&raw[span], "agg", "nearest existing parent");
+    }
+
+    #[test]
+    fn value_span_of_points_at_the_value_of_an_existing_key_only() {
+        let raw = "[process.kafka]\n\"session.timeout.ms\" = \"soon\"\n[[agg]]\nsize = 1\n";
+        let doc = DeTable::parse(raw).unwrap();
+        let span = value_span_of(doc.get_ref(), "process.kafka.session.timeout.ms").unwrap();
+        assert_eq!(&raw[span], "\"soon\"");
+        let span = value_span_of(doc.get_ref(), "agg[0].size").unwrap();
+        assert_eq!(&raw[span], "1");
+        assert_eq!(value_span_of(doc.get_ref(), "process.kafka.acks"), None);
     }
 }

@@ -5,10 +5,12 @@
 //! share (durations, byte sizes, secrets, Kafka properties, metrics).
 
 mod kafka;
+pub mod librdkafka;
 mod locate;
 mod values;
 
 pub use kafka::KafkaProperties;
+pub use librdkafka::KafkaClient;
 pub use values::{ByteSize, HumanDuration, MetricsConfig, Secret};
 
 use std::fmt;
@@ -71,16 +73,37 @@ pub trait Validate {
 /// Collects semantic problems during [`Validate::validate`].
 #[derive(Default)]
 pub struct Validator {
-    problems: Vec<(String, String)>,
+    problems: Vec<Problem>,
     /// Read only the secret files of this section (a daemon under systemd
     /// can read only its own credentials); `None` checks every secret.
     secrets_of: Option<String>,
 }
 
+struct Problem {
+    key: String,
+    message: String,
+    /// Point at the value rather than the key.
+    at_value: bool,
+}
+
 impl Validator {
-    /// Record a problem with the value at `key` (dotted path).
+    /// Record a problem with the setting at `key` (dotted path), reported
+    /// at the key.
     pub fn error(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.problems.push((key.into(), message.into()));
+        self.problems.push(Problem {
+            key: key.into(),
+            message: message.into(),
+            at_value: false,
+        });
+    }
+
+    /// Record a problem with the value of `key`, reported at the value.
+    pub fn value_error(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            key: key.into(),
+            message: message.into(),
+            at_value: true,
+        });
     }
 
     /// Problems found so far as one error (for values set outside a file,
@@ -92,7 +115,7 @@ impl Validator {
         let lines: Vec<String> = self
             .problems
             .iter()
-            .map(|(k, m)| format!("`{k}`: {m}"))
+            .map(|p| format!("`{}`: {}", p.key, p.message))
             .collect();
         anyhow::bail!("{}", lines.join("\n"))
     }
@@ -208,7 +231,10 @@ fn parse_impl<T: DeserializeOwned + Validate>(
     let errors = validator
         .problems
         .into_iter()
-        .map(|(key, message)| report.at_key(&root, key, message))
+        .map(|p| match p.at_value {
+            false => report.at_key(&root, p.key, p.message),
+            true => report.at_value(&root, p.key, p.message),
+        })
         .collect();
     Err(ConfigErrors(sorted(errors)))
 }
@@ -259,6 +285,22 @@ impl Report<'_> {
             column,
             key,
             message: e.message().trim().to_owned(),
+        }
+    }
+
+    fn at_value(&self, root: &Spanned<DeTable<'_>>, key: String, message: String) -> ConfigError {
+        match locate::value_span_of(root.get_ref(), &key) {
+            Some(span) => {
+                let (line, column) = locate::line_col(self.raw, span.start);
+                ConfigError {
+                    file: self.path.to_owned(),
+                    line,
+                    column,
+                    key: Some(key),
+                    message,
+                }
+            }
+            None => self.at_key(root, key, message),
         }
     }
 
