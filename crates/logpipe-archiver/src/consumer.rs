@@ -89,8 +89,15 @@ impl Engine {
     }
 
     /// One polled record. `now`/`wall` are the loop's clock, read once per
-    /// burst of records rather than twice per record.
-    fn handle<M: Message>(&mut self, msg: &M, now: Instant, wall: i64) -> Option<Key> {
+    /// burst of records rather than twice per record; `log_start` is the
+    /// partition's first offset as the consumer last heard it.
+    fn handle<M: Message>(
+        &mut self,
+        msg: &M,
+        now: Instant,
+        wall: i64,
+        log_start: impl FnOnce(&str, i32) -> Option<i64>,
+    ) -> Option<Key> {
         // Records come in runs from one partition: reuse the last key
         // rather than allocating one per record.
         if self.last_key.1 != msg.partition() || self.last_key.0 != msg.topic() {
@@ -100,6 +107,34 @@ impl Engine {
         let owned = self.owned.get_mut(key)?;
         if !matches!(owned.state, State::Running) || owned.writer.is_behind(msg.offset()) {
             return None; // fetched before a pause or seek
+        }
+        let mut committed = Vec::new();
+        // A jump past the expected offset is normal (transaction markers,
+        // compaction) unless Kafka deleted what lay between.
+        if let Some(expected) = owned.writer.next_offset.filter(|e| msg.offset() > *e) {
+            if let Some(start) = log_start(&key.0, key.1).filter(|s| *s > expected) {
+                let lost = start.min(msg.offset()) - expected;
+                ::metrics::counter!(metrics::RECORDS_LOST, "topic" => key.0.clone(), "reason" => "retention")
+                    .increment(lost as u64);
+                tracing::error!(
+                    topic = key.0,
+                    partition = key.1,
+                    expected,
+                    log_start = start,
+                    resumed_at = msg.offset(),
+                    lost,
+                    "records were deleted by Kafka's retention before they were archived (the archiver was down or too slow for retention.ms/retention.bytes); the file before the gap is committed so `logpipe archive verify` reports it"
+                );
+                if owned.writer.has_open_file() {
+                    match owned.writer.commit(&self.archive, RollReason::RetentionGap) {
+                        Ok(c) => committed.push(c),
+                        Err(e) => {
+                            Self::failed(owned, key, e);
+                            return Some(key.clone());
+                        }
+                    }
+                }
+            }
         }
         let value = msg.payload();
         let (time, fallback) = self.archive.record_time(value, msg.timestamp().to_millis());
@@ -131,9 +166,10 @@ impl Engine {
                         return Some(key.clone());
                     }
                 }
-                if !appended.committed.is_empty() {
+                committed.extend(appended.committed);
+                if !committed.is_empty() {
                     let key = key.clone();
-                    for c in appended.committed {
+                    for c in committed {
                         self.committed(&key, c);
                     }
                 }
@@ -408,6 +444,30 @@ impl ConsumerContext for ArchiverContext {
     }
 }
 
+/// The first offset of `topic`/`partition` as librdkafka last heard it
+/// (from fetch responses and offset resets; no request is made), if known.
+fn cached_log_start<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+    partition: i32,
+) -> Option<i64> {
+    let topic = std::ffi::CString::new(topic).ok()?;
+    let (mut low, mut high) = (-1i64, -1i64);
+    // SAFETY: the client pointer lives as long as `consumer`; the topic is
+    // a NUL-terminated string that outlives the call; librdkafka only
+    // writes the two offsets.
+    let err = unsafe {
+        rdkafka::bindings::rd_kafka_get_watermark_offsets(
+            consumer.client().native_ptr(),
+            topic.as_ptr(),
+            partition,
+            &mut low,
+            &mut high,
+        )
+    };
+    (err == RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR && low >= 0).then_some(low)
+}
+
 fn tpl_of(keys: &[Key]) -> TopicPartitionList {
     let mut tpl = TopicPartitionList::new();
     for (t, p) in keys {
@@ -530,7 +590,8 @@ pub(crate) fn consume(
                 if since_check.is_multiple_of(CLOCK_EVERY) {
                     (now, wall) = (Instant::now(), wall_clock_ms());
                 }
-                if let Some(failed) = e.handle(&msg, now, wall) {
+                let log_start = |t: &str, p| cached_log_start(&consumer, t, p);
+                if let Some(failed) = e.handle(&msg, now, wall, log_start) {
                     pause(&consumer, &[failed]);
                 }
                 since_check += 1;

@@ -24,6 +24,7 @@ pub const ASSIGNED_PARTITIONS: &str = "logpipe_archive_assigned_partitions";
 pub const STOPPED_PARTITIONS: &str = "logpipe_archive_stopped_partitions";
 pub const SUCCESS_MARKERS: &str = "logpipe_archive_success_markers_total";
 pub const LAST_COMMIT: &str = "logpipe_archive_last_commit_timestamp_seconds";
+pub const RECORDS_LOST: &str = "logpipe_archive_records_lost_total";
 
 /// The archiver's metrics, for [`logpipe_core::metrics::describe`].
 pub const METRICS: &[MetricDef] = &[
@@ -46,4 +47,5 @@ pub const METRICS: &[MetricDef] = &[
     MetricDef::gauge(STOPPED_PARTITIONS, Unit::Count, "Owned partitions stopped by an error that retrying cannot fix"),
     MetricDef::counter(SUCCESS_MARKERS, "_SUCCESS markers written into complete time directories, by topic"),
     MetricDef::gauge(LAST_COMMIT, Unit::Seconds, "Wall-clock time of the last committed file, by topic (freshness)"),
+    MetricDef::counter(RECORDS_LOST, "Records deleted from Kafka before they were archived, by topic and reason (retention: the log start passed the partition's position)"),
 ];

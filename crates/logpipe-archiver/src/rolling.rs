@@ -18,6 +18,9 @@ pub enum RollReason {
     /// The partition is being revoked in a rebalance.
     Revoke,
     Shutdown,
+    /// Kafka deleted records the partition had not read yet: the file ends
+    /// before the gap, so `archive verify` reports it.
+    RetentionGap,
 }
 
 impl RollReason {
@@ -30,6 +33,7 @@ impl RollReason {
             RollReason::TimeBoundary => "time_boundary",
             RollReason::Revoke => "revoke",
             RollReason::Shutdown => "shutdown",
+            RollReason::RetentionGap => "retention_gap",
         }
     }
 }

@@ -79,9 +79,15 @@ pub fn consumer_config(
     kafka: &KafkaProperties,
     config: &ArchiveConfig,
 ) -> anyhow::Result<ClientConfig> {
-    kafka.externally_committed_consumer(
+    let mut cfg = kafka.externally_committed_consumer(
         "archive",
         &config.group_id,
         config.start_offset == crate::config::StartOffset::Earliest,
-    )
+    )?;
+    // Every partition is positioned explicitly (after its last committed
+    // file, or at start_offset when the archive has none), so a reset
+    // happens only when retention deleted the position: resume at the log
+    // start, where the fewest records are lost (and those are counted).
+    cfg.set("auto.offset.reset", "earliest");
+    Ok(cfg)
 }

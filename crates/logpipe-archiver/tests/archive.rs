@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::*;
 use logpipe_archiver::config::Codec;
 use logpipe_testkit::hdfs::FakeHdfs;
-use logpipe_testkit::kafka::{consume, mock_cluster, produce};
+use logpipe_testkit::kafka::{consume, mock_cluster, produce, produce_past_retention};
 
 /// 2024-04-05T21:00:00Z: the events span three hours from here.
 const START: f64 = 1_712_350_800.0;
@@ -123,6 +123,87 @@ async fn a_restart_resumes_after_the_last_committed_file() {
     assert!(
         got == expected(&evs),
         "exactly the produced events, none twice"
+    );
+}
+
+/// Kafka deleted records while no archiver ran: they are counted lost,
+/// logged, and `archive verify` reports the gap; everything still in Kafka
+/// is archived once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_deleted_by_retention_before_they_were_archived_are_counted_and_show_as_a_gap() {
+    let lost_before = counter("logpipe_archive_records_lost_total", "logs");
+    let cluster = mock_cluster(&[("logs", 1)]);
+    let bootstrap = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let (c, kafka) = local_config(&dir, &bootstrap);
+    let evs = events(1_000, 1, START, 60.0);
+    produce(&bootstrap, "logs", &evs);
+    let first = Running::start(c.clone(), kafka.clone());
+    let cc = c.clone();
+    wait_until(
+        "the first 1000 archived",
+        Duration::from_secs(60),
+        move || read_back(&cc, "logs").len() == 1_000,
+    )
+    .await;
+    first.stop().await;
+    // ~9 MB more into the partition: the mock broker keeps ~5 MB, so the
+    // log start moves past offset 1000 before anyone read it.
+    let padding = "x".repeat(900);
+    let more: Vec<Vec<u8>> = (0..10_000)
+        .map(|i| {
+            format!(
+                r#"{{"timestamp":{},"message":"{padding}"}}"#,
+                START + 120.0 + i as f64 / 100.0
+            )
+            .into_bytes()
+        })
+        .collect();
+    let b = bootstrap.clone();
+    let kept = more.clone();
+    let (log_start, log_end) = blocking(move || produce_past_retention(&b, "logs", 0, &kept)).await;
+    assert!(
+        log_start > 1_000,
+        "the mock broker kept everything (log start {log_start})"
+    );
+    assert_eq!(log_end, 11_000);
+    let second = Running::start(c.clone(), kafka);
+    let cc = c.clone();
+    let still_there = (log_end - log_start) as usize;
+    wait_until(
+        "what Kafka kept archived",
+        Duration::from_secs(60),
+        move || read_back(&cc, "logs").len() == 1_000 + still_there,
+    )
+    .await;
+    second.stop().await;
+    assert_eq!(
+        counter("logpipe_archive_records_lost_total", "logs") - lost_before,
+        (log_start - 1_000) as f64,
+        "offsets 1000..{log_start} counted lost to retention"
+    );
+    let got = blocking({
+        let c = c.clone();
+        move || read_back(&c, "logs")
+    })
+    .await;
+    let mut want = expected(&evs);
+    for (i, e) in more.iter().enumerate() {
+        let offset = 1_000 + i as i64;
+        if offset >= log_start {
+            want.insert((0, offset), e.clone());
+        }
+    }
+    assert!(
+        got == want,
+        "the first 1000 and everything Kafka kept, once each"
+    );
+    let reports = blocking(move || verify_reports(&c, "logs")).await;
+    assert_eq!(reports.len(), 1);
+    assert_eq!(
+        reports[0].gaps,
+        vec![(1_000, log_start - 1)],
+        "verify shows the lost range"
     );
 }
 

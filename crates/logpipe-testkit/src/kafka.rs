@@ -44,6 +44,29 @@ pub fn mock_cluster(topics: &[(&str, i32)]) -> MockCluster {
 /// and if the mock broker has dropped any message of a partition written to
 /// (see [`MOCK_PARTITION_BYTES`]).
 pub fn produce(bootstrap: &str, topic: &str, messages: &[(i32, Vec<u8>)]) {
+    let producer = send_all(bootstrap, topic, messages);
+    let mut partitions: Vec<i32> = messages.iter().map(|(p, _)| *p).collect();
+    partitions.sort_unstable();
+    partitions.dedup();
+    for partition in partitions {
+        let (low, _) = producer
+            .client()
+            .fetch_watermarks(topic, partition, Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("watermarks of {topic}[{partition}]: {e}"));
+        assert_eq!(
+            low, 0,
+            "the mock broker dropped the first {low} message(s) of {topic}[{partition}]: it keeps only \
+             ~{MOCK_PARTITION_BYTES} bytes per partition; spread the test data over more partitions"
+        );
+    }
+}
+
+/// Send `messages` and wait (up to 30 s) for every acknowledgement.
+fn send_all(
+    bootstrap: &str,
+    topic: &str,
+    messages: &[(i32, Vec<u8>)],
+) -> ThreadedProducer<DefaultProducerContext> {
     let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("linger.ms", "5")
@@ -76,20 +99,24 @@ pub fn produce(bootstrap: &str, topic: &str, messages: &[(i32, Vec<u8>)]) {
             producer.in_flight_count()
         )
     });
-    let mut partitions: Vec<i32> = messages.iter().map(|(p, _)| *p).collect();
-    partitions.sort_unstable();
-    partitions.dedup();
-    for partition in partitions {
-        let (low, _) = producer
-            .client()
-            .fetch_watermarks(topic, partition, Duration::from_secs(10))
-            .unwrap_or_else(|e| panic!("watermarks of {topic}[{partition}]: {e}"));
-        assert_eq!(
-            low, 0,
-            "the mock broker dropped the first {low} message(s) of {topic}[{partition}]: it keeps only \
-             ~{MOCK_PARTITION_BYTES} bytes per partition; spread the test data over more partitions"
-        );
-    }
+    producer
+}
+
+/// Produce `messages` to `partition` of `topic` and wait for their
+/// acknowledgement, without [`produce`]'s check that the mock broker kept
+/// everything: for tests that want it to drop old messages (retention).
+/// Returns the partition's (log start, log end) afterwards.
+pub fn produce_past_retention(
+    bootstrap: &str,
+    topic: &str,
+    partition: i32,
+    messages: &[Vec<u8>],
+) -> (i64, i64) {
+    let messages: Vec<(i32, Vec<u8>)> = messages.iter().map(|m| (partition, m.clone())).collect();
+    send_all(bootstrap, topic, &messages)
+        .client()
+        .fetch_watermarks(topic, partition, Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("watermarks of {topic}[{partition}]: {e}"))
 }
 
 /// What librdkafka's mock broker keeps per partition before it drops the

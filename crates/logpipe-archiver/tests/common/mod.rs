@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use logpipe_archiver::config::ArchiveConfig;
@@ -214,4 +215,25 @@ pub async fn wait_until(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The archiver's counter `name` for `topic`, from a process-wide
+/// Prometheus recorder installed on first use (before the archiver starts,
+/// or its first increments are not seen).
+pub fn counter(name: &str, topic: &str) -> f64 {
+    use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    let handle = HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::set_global_recorder(recorder).expect("no other recorder in this test binary");
+        handle
+    });
+    let label = format!("topic=\"{topic}\"");
+    handle
+        .render()
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(&label))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
 }
