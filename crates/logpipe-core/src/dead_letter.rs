@@ -12,8 +12,8 @@
 //! on those three.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::config::KafkaProperties;
 use anyhow::Context;
@@ -26,6 +26,8 @@ pub const DLQ_SUFFIX: &str = ".dlq";
 
 struct DeliveryCounter {
     failures: Arc<AtomicU64>,
+    /// When a failed delivery was last logged (one line per 10 s at most).
+    last_logged: Mutex<Option<Instant>>,
 }
 
 impl ClientContext for DeliveryCounter {}
@@ -35,8 +37,12 @@ impl ProducerContext for DeliveryCounter {
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
         if let Err((e, msg)) = result {
             use rdkafka::Message;
-            tracing::error!(error = %e, topic = msg.topic(), "dead letter could not be delivered");
-            self.failures.fetch_add(1, Ordering::Relaxed);
+            let failed = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+            let mut last = self.last_logged.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+                *last = Some(Instant::now());
+                tracing::error!(error = %e, topic = msg.topic(), failed_so_far = failed, "dead letter could not be delivered");
+            }
         }
     }
 }
@@ -89,6 +95,7 @@ impl DeadLetters {
             let p = cfg
                 .create_with_context(DeliveryCounter {
                     failures: failures.clone(),
+                    last_logged: Mutex::new(None),
                 })
                 .context("cannot create the dead-letter producer")?;
             Some(p)
@@ -167,6 +174,13 @@ impl DeadLetters {
                 }
             }
         }
+    }
+
+    /// Why the producer cannot send any more, once librdkafka put it in its
+    /// fatal state (retrying is pointless: the daemon must stop).
+    pub fn fatal_error(&self) -> Option<String> {
+        let (code, reason) = self.producer.as_ref()?.client().fatal_error()?;
+        Some(format!("{code:?}: {reason}"))
     }
 
     /// Dead letters queued and not yet acknowledged or failed.

@@ -62,21 +62,21 @@ impl Throttle {
 /// unwritable dead-letter topic is an external failure: back off and
 /// produce them again (some may then be written twice: dead letters are
 /// at least once, with the source offset in their headers), until it
-/// works. An error only if the producer itself is gone.
+/// works. An error when the producer is in librdkafka's fatal state.
 async fn deliver_dead_letters(dlq: &Arc<DeadLetters>, batch: &CommitBatch) -> anyhow::Result<()> {
     let mut backoff = Duration::from_millis(200);
     let mut throttle = Throttle::new(Duration::from_secs(10));
     loop {
-        let (dlq, letters) = (dlq.clone(), batch.dead_letters.clone());
+        let (producer, letters) = (dlq.clone(), batch.dead_letters.clone());
         let delivered = tokio::task::spawn_blocking(move || {
             for l in letters.iter() {
-                dlq.send(l.as_letter());
+                producer.send(l.as_letter());
             }
             // librdkafka reports on every message within message.timeout.ms:
             // wait for all of them rather than give up and send again.
             loop {
-                match dlq.flush(Duration::from_secs(1)) {
-                    Err(_) if dlq.in_flight() > 0 => continue,
+                match producer.flush(Duration::from_secs(1)) {
+                    Err(_) if producer.in_flight() > 0 => continue,
                     other => return other,
                 }
             }
@@ -85,6 +85,14 @@ async fn deliver_dead_letters(dlq: &Arc<DeadLetters>, batch: &CommitBatch) -> an
         let Err(e) = delivered else {
             return Ok(());
         };
+        if let Some(why) = dlq.fatal_error() {
+            anyhow::bail!(
+                "the dead-letter producer is in librdkafka's fatal state ({why}); no dead letter can be sent, \
+                 so batch {} is not committed. Restart the daemon (a new producer); if it recurs, check the \
+                 brokers' logs and the producer settings in [kafka] (enable.idempotence, acks)",
+                batch.id
+            );
+        }
         ::metrics::counter!(metrics::DLQ_FAILURES).increment(1);
         let wait = jittered(backoff);
         if let Some(suppressed) = throttle.allow() {

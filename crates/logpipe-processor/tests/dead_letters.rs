@@ -166,6 +166,38 @@ async fn dead_letters_name_their_source_offset() {
     db.drop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fatal_dead_letter_producer_stops_the_daemon() {
+    let db = TestDb::create().await;
+    let cluster = mock_cluster("logs", 1);
+    let bootstrap = cluster.bootstrap_servers();
+    produce(&bootstrap, "logs", &[(0, BAD.to_vec())]);
+    // An idempotent producer whose first write the broker calls out of
+    // sequence can no longer guarantee anything: librdkafka's fatal state.
+    cluster.request_errors(
+        RDKafkaApiKey::Produce,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER],
+    );
+    let mut kafka = test_kafka(&bootstrap);
+    kafka.set("enable.idempotence", "true");
+    let (shutdown, mut task) = start(config(&db), kafka);
+    let result = match tokio::time::timeout(Duration::from_secs(60), &mut task).await {
+        Ok(joined) => joined.unwrap(),
+        Err(_) => {
+            shutdown.trigger();
+            let _ = task.await;
+            panic!("a fatal producer error is not retried forever");
+        }
+    };
+    let e = format!("{:#}", result.expect_err("the daemon stops with an error"));
+    assert!(
+        e.contains("the dead-letter producer is in librdkafka's fatal state"),
+        "{e}"
+    );
+    assert_eq!(committed_offsets(&db.url).await, 0, "nothing committed");
+    db.drop().await;
+}
+
 async fn stop(shutdown: Shutdown, task: JoinHandle<anyhow::Result<()>>) {
     shutdown.trigger();
     tokio::time::timeout(Duration::from_secs(30), task)

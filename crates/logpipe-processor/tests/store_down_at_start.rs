@@ -111,17 +111,19 @@ async fn refused_login_exits_at_once_naming_the_fix() {
         ..ProcessConfig::default()
     };
     let started = Instant::now();
+    let shutdown = Shutdown::new();
     let result = tokio::time::timeout(
         Duration::from_secs(20),
         logpipe_processor::run(
             config,
             test_kafka(&cluster.bootstrap_servers()),
-            Shutdown::new(),
+            shutdown.clone(),
             Notifier::from_env(),
         ),
     )
-    .await
-    .expect("a refused login is not retried");
+    .await;
+    shutdown.trigger(); // on a timeout, let the consumer thread end too
+    let result = result.expect("a refused login is not retried");
     let e = format!("{:#}", result.expect_err("a refused login is an error"));
     assert!(
         e.contains("the server refused the login: check the user in process.database_url")
