@@ -6,17 +6,24 @@
 # systemd-nspawn as PID 1 on a private network, each run on a fresh overlay
 # (--volatile=overlay), and site.yml runs into it over the
 # community.docker.nsenter connection with tests/deploy/inventory.yml
-# (roles zookeeper, mariadb, prometheus and logpipe with the generator).
-# Then: every unit active (Type=notify: READY), Prometheus scraping the
-# generator through the role's file_sd, the database and its writer and
-# SELECT-only accounts in MariaDB, a second site.yml run with changed=0, and
+# (roles zookeeper, mariadb, prometheus and logpipe with the generator, the
+# processor and the archiver). Kafka cannot be installed here: a librdkafka
+# mock cluster in a process of its own (`mock-cluster`, a transient unit in
+# the container) stands in for it, shared by the three daemons.
+# Then: every unit active (Type=notify: READY — for the processor and the
+# archiver only once Kafka assigned them partitions), Prometheus scraping
+# all three through the role's file_sd, the database and its writer and
+# SELECT-only accounts in MariaDB, events end to end (windows in `log_data`
+# written by the processor through the writer account; archive files that
+# `logpipe archive verify` finds without gap or overlap once the archiver
+# committed them at stop), a second site.yml run with changed=0, and
 # `systemctl stop 'logpipe-*'` draining cleanly (exit 0, Result=success).
 #
-# Not yet (see the README's Deploy section): Kafka and HDFS stand-ins, and so
-# the processor and archiver and events flowing end to end; the generator
-# produces into its own in-process librdkafka mock broker.
+# Not yet (see the README's Deploy section): HDFS (the archive goes to
+# file:// under the unit's StateDirectory) and the rollup.
 #
-# Usage: tests/deploy/run.sh [LOGPIPE_BINARY]   (root; Debian; ~3 min the first time)
+# Usage: tests/deploy/run.sh [LOGPIPE_BINARY [MOCK_CLUSTER_BINARY]]
+#        (root; Debian; ~3 min the first time)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -24,6 +31,7 @@ work=$repo/target/deploy
 rootfs=$work/rootfs
 venv=${LOGPIPE_ANSIBLE_VENV:-$repo/target/ansible-venv}
 binary=${1:-$repo/target/debug/logpipe}
+mock=${2:-$repo/target/debug/mock-cluster}
 deadline() { echo $(($(date +%s) + $1)); }
 fail() { echo "deploy test: $*" >&2; exit 1; }
 
@@ -92,11 +100,26 @@ done
 [[ $state == running || $state == degraded ]] || fail "container did not boot (is-system-running: $state)"
 echo "container up (init pid $init, $state)"
 
+# --- the Kafka stand-in ------------------------------------------------------------
+[[ -x $mock ]] || fail "$mock missing (cargo build -p logpipe-bench --bin mock-cluster)"
+in_container sh -c 'cat > /usr/local/bin/mock-cluster && chmod 755 /usr/local/bin/mock-cluster' <"$mock"
+in_container systemd-run --quiet --unit=kafka-standin \
+  /usr/local/bin/mock-cluster --bootstrap-file /run/kafka-standin.bootstrap 1 logs:3 logs.dlq:1
+bootstrap=""
+until=$(deadline 30)
+while [[ -z $bootstrap ]] && (($(date +%s) < until)); do
+  bootstrap=$(in_container cat /run/kafka-standin.bootstrap 2>/dev/null || true)
+  [[ -n $bootstrap ]] || sleep 0.2
+done
+[[ -n $bootstrap ]] || { in_container journalctl -u kafka-standin -n 20 --no-pager >&2; fail "the Kafka stand-in did not start"; }
+echo "kafka stand-in: $bootstrap (topics logs:3, logs.dlq:1)"
+
 # --- site.yml, twice -------------------------------------------------------------
 playbook() {
   ANSIBLE_CONFIG=$repo/ansible/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_LOCAL_TEMP=$work/ansible-tmp \
     "$venv/bin/ansible-playbook" -i "$repo/tests/deploy/inventory.yml" "$repo/ansible/site.yml" \
-    -e ansible_nsenter_pid="$init" -e logpipe_binary_src="$binary" "$@"
+    -e ansible_nsenter_pid="$init" -e logpipe_binary_src="$binary" \
+    -e logpipe_kafka_bootstrap="$bootstrap" "$@"
 }
 recap() { grep -E '^deploy +: ' "$1" | tail -n 1; }
 echo "site.yml, first run"
@@ -107,7 +130,8 @@ playbook >"$work/first-run.log" 2>&1 || {
 }
 echo "  $(recap "$work/first-run.log")"
 
-units=(zookeeper.service mariadb.service prometheus.service logpipe-generate.service)
+units=(zookeeper.service mariadb.service prometheus.service
+  logpipe-generate.service logpipe-process.service logpipe-archive.service)
 for unit in "${units[@]}"; do
   active=$(in_container systemctl is-active "$unit" || true)
   [[ $active == active ]] || { in_container journalctl -u "$unit" -n 30 --no-pager >&2; fail "$unit is $active"; }
@@ -115,6 +139,7 @@ done
 echo "  active: ${units[*]}"
 
 # Prometheus scrapes every logpipe daemon (targets from the role's file_sd).
+want_up="logpipe-archive=up logpipe-generate=up logpipe-process=up"
 until=$(deadline 60)
 up=""
 while (($(date +%s) < until)); do
@@ -122,10 +147,10 @@ while (($(date +%s) < until)); do
 import json, urllib.request
 t = json.load(urllib.request.urlopen("http://127.0.0.1:9090/api/v1/targets"))["data"]["activeTargets"]
 print(" ".join(sorted(f"{x['"'"'labels'"'"']['"'"'job'"'"']}={x['"'"'health'"'"']}" for x in t)))' 2>/dev/null || true)
-  [[ $up == "logpipe-generate=up" ]] && break
+  [[ $up == "$want_up" ]] && break
   sleep 1
 done
-[[ $up == "logpipe-generate=up" ]] || fail "Prometheus targets: '$up'"
+[[ $up == "$want_up" ]] || fail "Prometheus targets: '$up' (want '$want_up')"
 echo "  prometheus targets: $up"
 
 grants=$(in_container mariadb -N -e "SHOW GRANTS FOR 'logpipe_grafana'@'%'")
@@ -134,6 +159,18 @@ grep -q "GRANT ALL PRIVILEGES ON \`logpipe\`.\*" <<<"$(in_container mariadb -N -
   fail "writer grants"
 in_container mariadb -N -e "SHOW DATABASES" | grep -qx logpipe || fail "no database logpipe"
 echo "  mariadb: database logpipe, writer and SELECT-only accounts as granted"
+
+# Events end to end: generator → Kafka stand-in → processor → MariaDB. A
+# window's row appears with the processor's first commit of it.
+rows=0
+until=$(deadline 120)
+while (($(date +%s) < until)); do
+  rows=$(in_container mariadb -N -e "SELECT COUNT(*) FROM logpipe.log_data" 2>/dev/null || echo 0)
+  ((rows > 0)) && break
+  sleep 1
+done
+((rows > 0)) || { in_container journalctl -u logpipe-process -n 30 --no-pager >&2; fail "no row in logpipe.log_data within 120 s"; }
+echo "  processor: $rows window row(s) in logpipe.log_data"
 
 echo "site.yml, second run (idempotent)"
 playbook >"$work/second-run.log" 2>&1 || { tail -n 40 "$work/second-run.log" >&2; fail "second site.yml run failed (log above)"; }
@@ -144,9 +181,23 @@ echo "  $second"
 
 echo "systemctl stop 'logpipe-*'"
 in_container systemctl stop 'logpipe-*' || fail "systemctl stop 'logpipe-*' failed"
-for unit in logpipe-generate.service; do
+for unit in logpipe-generate.service logpipe-process.service logpipe-archive.service; do
   result=$(in_container systemctl show -p Result --value "$unit")
   [[ $result == success ]] || { in_container journalctl -u "$unit" -n 30 --no-pager >&2; fail "$unit stopped with Result=$result"; }
 done
 echo "  every logpipe unit stopped with Result=success"
+
+# The archiver committed its open files at stop: the archive holds the
+# events it read, each offset once.
+verify=$(in_container /usr/bin/logpipe archive verify --config /etc/logpipe/logpipe-archive.toml --topic logs 2>&1) ||
+  { echo "$verify" >&2; fail "logpipe archive verify failed"; }
+records=$(awk '/^file:/ {for (i = 1; i <= NF; i++) if ($(i + 1) == "records") print $i}' <<<"$verify")
+[[ ${records:-0} -gt 0 ]] || { echo "$verify" >&2; fail "the archive holds no record"; }
+grep -q "no gaps, no overlaps" <<<"$verify" || { echo "$verify" >&2; fail "archive verify: gaps or overlaps"; }
+# …and from each partition's first offset: nothing before the first file.
+late_start=$(awk '$1 ~ /^[0-9]+$/ && $3 != 0 {print "partition " $1 " starts at " $3}' <<<"$verify")
+[[ -z $late_start ]] || { echo "$verify" >&2; fail "archive verify: $late_start"; }
+partitions=$(awk '$1 ~ /^[0-9]+$/' <<<"$verify" | wc -l)
+((partitions == 3)) || { echo "$verify" >&2; fail "archive verify: $partitions partitions archived, want 3"; }
+echo "  archiver: $records records in the archive, 3 partitions from offset 0, no gap, no overlap (logpipe archive verify)"
 echo "deploy test: passed"
