@@ -135,13 +135,21 @@ impl Engine {
         }
     }
 
-    fn handle<M: Message>(&mut self, msg: &M) {
+    fn handle<C: Consumer<ProcessorContext>, M: Message>(&mut self, consumer: &C, msg: &M) {
         let Some(topic) = self.pipeline.topic_index(msg.topic()) else {
             return;
         };
         let partition = msg.partition();
         if !self.pipeline.is_assigned(topic, partition) {
             return; // a message fetched before a revocation
+        }
+        if let Some(expected) = self.pipeline.position(topic, partition) {
+            // A gap of one is a transaction marker; more may be retention
+            // overtaking a consumer that was behind (librdkafka then resets
+            // to the log start).
+            if msg.offset() > expected + 1 {
+                self.check_gap(consumer, msg.topic(), partition, expected, msg.offset());
+            }
         }
         if let Outcome::Rejected(error) =
             self.pipeline
@@ -348,6 +356,40 @@ impl Engine {
         }
     }
 
+    /// Offsets `expected..offset` were skipped while reading: count those
+    /// below the partition's log start as lost to retention.
+    fn check_gap<C: Consumer<ProcessorContext>>(
+        &mut self,
+        consumer: &C,
+        topic: &str,
+        partition: i32,
+        expected: i64,
+        offset: i64,
+    ) {
+        let log_start = match consumer.fetch_watermarks(topic, partition, Duration::from_secs(5)) {
+            Ok((low, _)) => low,
+            Err(e) => {
+                tracing::warn!(topic, partition, expected, offset, error = %e, "offsets skipped while reading; cannot read the log start to tell whether retention deleted them");
+                return;
+            }
+        };
+        let lost = log_start.min(offset) - expected;
+        if lost > 0 {
+            tracing::error!(
+                topic,
+                partition,
+                expected,
+                log_start,
+                lost,
+                "{topic}[{partition}]: offsets {expected}..{} were deleted by retention before they were processed \
+                 (the processor was behind); counting them as lost and going on from {offset}",
+                expected + lost
+            );
+            ::metrics::counter!(metrics::EVENTS_LOST, "topic" => topic.to_owned(), "reason" => "retention")
+                .increment(lost as u64);
+        }
+    }
+
     /// A Kafka error from `poll`: fatal ones (librdkafka's fatal state,
     /// authentication, authorization) stop the daemon; others are counted and
     /// logged (rate-limited) while librdkafka recovers.
@@ -415,7 +457,7 @@ impl Engine {
                 );
                 ::metrics::counter!(metrics::EVENTS_LOST, "topic" => topic.to_owned(), "reason" => "retention")
                     .increment((log_start - stored) as u64);
-                (stored, Offset::Offset(log_start))
+                (log_start, Offset::Offset(log_start))
             }
             Resume::Stop { stored, log_end } => {
                 tracing::error!(
@@ -695,7 +737,7 @@ pub(crate) fn consume(config: ClientConfig, engine: Engine) -> anyhow::Result<()
         let mut e = lock();
         match polled {
             Some(Ok(msg)) => {
-                e.handle(&msg);
+                e.handle(&consumer, &msg);
                 since_check += 1;
                 if e.pipeline.pending() >= max_events {
                     e.cut(&consumer);

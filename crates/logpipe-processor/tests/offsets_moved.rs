@@ -13,6 +13,8 @@ use logpipe_core::systemd::Notifier;
 use logpipe_core::Shutdown;
 use logpipe_processor::config::OnOffsetReset;
 use logpipe_processor::ProcessConfig;
+use logpipe_testkit::mariadb::server_addr;
+use logpipe_testkit::proxy::TcpProxy;
 use tokio::task::JoinHandle;
 
 mod common;
@@ -117,6 +119,88 @@ async fn events_deleted_by_retention_before_they_were_read_are_counted_lost() {
             .map(|(t, _)| (*t, 1)),
     );
     assert_eq!(stored_log_data(&db.url).await, reference_log_data(&counted));
+    db.drop().await;
+}
+
+/// `n` events of ~100 KB, one second apart from `start`.
+fn big_events(n: usize, start: f64) -> Vec<(f64, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            let t = start + i as f64;
+            let payload = format!(
+                r#"{{"timestamp": {t}, "level": "INFO", "message": "{}"}}"#,
+                "x".repeat(100_000)
+            );
+            (t, payload.into_bytes())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_deleted_while_the_processor_is_behind_are_counted_lost() {
+    support::recorder();
+    let topic = "lagging";
+    let db = TestDb::create().await;
+    let proxy = TcpProxy::start(server_addr());
+    let cluster = mock_cluster(topic, 1);
+    let bootstrap = cluster.bootstrap_servers();
+    let small = log_events(3_000, 1, 1_700_000_000.0);
+    let small_msgs: Vec<(i32, Vec<u8>)> =
+        small.iter().map(|(p, m, _, _)| (*p, m.clone())).collect();
+    produce(&bootstrap, topic, &small_msgs[..500]);
+    let mut cfg = config(&db, topic);
+    cfg.database_url = db.url_via(proxy.addr());
+    cfg.commit_interval = logpipe_core::config::HumanDuration::from_millis(100);
+    cfg.commit_max_events = 200;
+    let (shutdown, task) = start(cfg, &bootstrap);
+    wait_offsets(&db.url, Duration::from_secs(60), "the first 500", |n| {
+        n == 500
+    })
+    .await;
+    // The store goes away: the processor falls behind with its partition
+    // paused, while retention deletes what it has not read yet.
+    proxy.cut();
+    produce(&bootstrap, topic, &small_msgs[500..]);
+    support::wait_until(
+        Duration::from_secs(30),
+        "the store reported unavailable",
+        || support::metric("logpipe_process_store_available", &[]) == 0.0,
+    )
+    .await;
+    let big = big_events(80, 1_700_000_040.0);
+    let payloads: Vec<Vec<u8>> = big.iter().map(|(_, p)| p.clone()).collect();
+    let (log_start, log_end) = support::produce_past_retention(&bootstrap, topic, 0, &payloads);
+    assert!(
+        log_start > 3_000,
+        "retention deleted unread events (log start {log_start})"
+    );
+    proxy.restore();
+    wait_offsets(
+        &db.url,
+        Duration::from_secs(90),
+        "the retained events",
+        |n| n == log_end,
+    )
+    .await;
+    stop(shutdown, task).await;
+    let lost = support::metric(
+        "logpipe_process_events_lost_total",
+        &[("topic", topic), ("reason", "retention")],
+    ) as i64;
+    assert!(lost > 0 && lost <= log_start - 500, "lost {lost}");
+    // Counted: everything read before the jump, and everything from the log start.
+    let read_before = (log_start - lost) as usize;
+    let mut counted: Vec<(f64, usize)> = small[..read_before.min(3_000)]
+        .iter()
+        .map(|(_, _, t, l)| (*t, *l))
+        .collect();
+    counted.extend(
+        big[(log_start - 3_000) as usize..]
+            .iter()
+            .map(|(t, _)| (*t, 1)),
+    );
+    assert_eq!(stored_log_data(&db.url).await, reference_log_data(&counted));
+    drop(proxy);
     db.drop().await;
 }
 
