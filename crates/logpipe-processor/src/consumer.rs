@@ -2,9 +2,16 @@
 //! into the [`Pipeline`], cuts a batch every `commit_interval` (or
 //! `commit_max_events`) for the committer, and handles rebalances itself:
 //! on assignment each partition starts at the offset stored in the database
-//! (never Kafka's), on revocation the pending batch is committed first. A
-//! fenced commit discards everything uncommitted and re-seeks every owned
-//! partition to its stored offset.
+//! (never Kafka's) once checked against the partition's log range (events
+//! lost to retention are counted; a stored offset beyond the log end leaves
+//! the partition unread unless `on_offset_reset = "restart"`), on revocation
+//! the pending batch is committed first. A fenced commit discards everything
+//! uncommitted and re-seeks every owned partition to its stored offset.
+//!
+//! The thread never blocks on the committer: while it is a batch behind
+//! (store slow or down) the owned partitions are paused and polling goes on,
+//! so the group membership and the systemd watchdog stay alive. Kafka errors
+//! retrying cannot fix stop the daemon; the others are counted.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard};
