@@ -7,22 +7,27 @@
 # (--volatile=overlay), and site.yml runs into it over the
 # community.docker.nsenter connection with tests/deploy/inventory.yml
 # (roles zookeeper, mariadb, prometheus and logpipe with the generator, the
-# processor and the archiver). Kafka cannot be installed here: a librdkafka
-# mock cluster in a process of its own (`mock-cluster`, a transient unit in
-# the container) stands in for it, shared by the three daemons.
+# processor and the archiver). Kafka and Hadoop cannot be installed here;
+# the test starts stand-ins in the container as transient units: a
+# librdkafka mock cluster in a process of its own (`mock-cluster`), shared
+# by the three daemons, and the fake HDFS (`logpipe-testkit fake-hdfs`) on
+# the NameNode's usual port.
 # Then: every unit active (Type=notify: READY — for the processor and the
 # archiver only once Kafka assigned them partitions), Prometheus scraping
 # all three through the role's file_sd, the database and its writer and
 # SELECT-only accounts in MariaDB, events end to end (windows in `log_data`
-# written by the processor through the writer account; archive files that
-# `logpipe archive verify` finds without gap or overlap once the archiver
-# committed them at stop), a second site.yml run with changed=0, and
-# `systemctl stop 'logpipe-*'` draining cleanly (exit 0, Result=success).
+# written by the processor through the writer account), a second site.yml
+# run with changed=0, and the counts reconciled across a clean stop: the
+# generator stopped first (its delivered count from its journal), the
+# processor and archiver let read all of it, then `systemctl stop
+# 'logpipe-*'` (exit 0, Result=success): every delivered event read once by
+# each, each counted in its two sliding windows in `log_data`, and archived
+# once in the fake HDFS (`logpipe archive verify`: from offset 0, no gap,
+# no overlap, as many records as delivered).
 #
-# Not yet (see the README's Deploy section): HDFS (the archive goes to
-# file:// under the unit's StateDirectory) and the rollup.
+# Not yet (see the README's Deploy section): the rollup.
 #
-# Usage: tests/deploy/run.sh [LOGPIPE_BINARY [MOCK_CLUSTER_BINARY]]
+# Usage: tests/deploy/run.sh [LOGPIPE_BINARY [MOCK_CLUSTER_BINARY [TESTKIT_BINARY]]]
 #        (root; Debian; ~3 min the first time)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,6 +37,7 @@ rootfs=$work/rootfs
 venv=${LOGPIPE_ANSIBLE_VENV:-$repo/target/ansible-venv}
 binary=${1:-$repo/target/debug/logpipe}
 mock=${2:-$repo/target/debug/mock-cluster}
+testkit=${3:-$repo/target/debug/logpipe-testkit}
 deadline() { echo $(($(date +%s) + $1)); }
 fail() { echo "deploy test: $*" >&2; exit 1; }
 
@@ -114,6 +120,16 @@ done
 [[ -n $bootstrap ]] || { in_container journalctl -u kafka-standin -n 20 --no-pager >&2; fail "the Kafka stand-in did not start"; }
 echo "kafka stand-in: $bootstrap (topics logs:3, logs.dlq:1)"
 
+[[ -x $testkit ]] || fail "$testkit missing (cargo build -p logpipe-testkit --bin logpipe-testkit)"
+in_container sh -c 'cat > /usr/local/bin/logpipe-testkit && chmod 755 /usr/local/bin/logpipe-testkit' <"$testkit"
+in_container systemd-run --quiet --unit=hdfs-standin /usr/local/bin/logpipe-testkit fake-hdfs --port 8020
+until=$(deadline 30)
+until in_container bash -c 'echo >/dev/tcp/127.0.0.1/8020' 2>/dev/null; do
+  (($(date +%s) < until)) || { in_container journalctl -u hdfs-standin -n 20 --no-pager >&2; fail "the fake HDFS did not start"; }
+  sleep 0.2
+done
+echo "hdfs stand-in: hdfs://127.0.0.1:8020 (fake NameNode + DataNodes)"
+
 # --- site.yml, twice -------------------------------------------------------------
 playbook() {
   ANSIBLE_CONFIG=$repo/ansible/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_LOCAL_TEMP=$work/ansible-tmp \
@@ -179,6 +195,36 @@ echo "  $second"
 [[ $second == *" changed=0 "* && $second == *" failed=0 "* ]] ||
   { grep -E '^changed:' -B2 "$work/second-run.log" | head -n 40 >&2; fail "second run changed something"; }
 
+# --- a clean stop, and the counts reconciled -----------------------------------------
+# Sum of the series of a metric (any labels) from a daemon's /metrics.
+metric() {
+  in_container python3 -c '
+import sys, urllib.request
+name, port = sys.argv[1], sys.argv[2]
+text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+print(int(sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
+              if l.split("{")[0].split(" ")[0] == name)))' "$1" "$2"
+}
+echo "systemctl stop logpipe-generate, then the rest once they read everything"
+in_container systemctl stop logpipe-generate.service || fail "systemctl stop logpipe-generate failed"
+summary=$(in_container journalctl -u logpipe-generate -o cat --no-pager | grep '^generated ' | tail -n 1)
+delivered=$(sed -n 's/.*delivered \([0-9]*\), failed 0$/\1/p' <<<"$summary")
+[[ -n $delivered && $delivered -gt 0 ]] || fail "generator summary: '$summary'"
+until=$(deadline 60)
+while (($(date +%s) < until)); do
+  read_p=$(metric logpipe_process_events_in_total 9102 || echo -1)
+  read_a=$(metric logpipe_archive_records_in_total 9103 || echo -1)
+  ((read_p >= delivered && read_a >= delivered)) && break
+  sleep 0.5
+done
+((read_p == delivered && read_a == delivered)) ||
+  fail "generator delivered $delivered; processor read $read_p, archiver $read_a"
+not_counted=0
+for m in logpipe_process_unpivoted_events_total logpipe_late_events_total logpipe_process_dlq_events_total; do
+  not_counted=$((not_counted + $(metric "$m" 9102)))
+done
+echo "  generator delivered $delivered (its journal); processor and archiver read $delivered each"
+
 echo "systemctl stop 'logpipe-*'"
 in_container systemctl stop 'logpipe-*' || fail "systemctl stop 'logpipe-*' failed"
 for unit in logpipe-generate.service logpipe-process.service logpipe-archive.service; do
@@ -187,17 +233,25 @@ for unit in logpipe-generate.service logpipe-process.service logpipe-archive.ser
 done
 echo "  every logpipe unit stopped with Result=success"
 
-# The archiver committed its open files at stop: the archive holds the
-# events it read, each offset once.
+# 30 s windows sliding every 15 s: each counted event is in exactly two.
+counted=$(in_container mariadb -N -e \
+  "SELECT COALESCE(SUM(debug_count + info_count + warn_count + error_count), 0) FROM logpipe.log_data")
+((counted == 2 * (delivered - not_counted))) ||
+  fail "log_data counts $counted events-in-windows; want 2 × ($delivered delivered − $not_counted unpivoted/late/dead-lettered)"
+echo "  processor: log_data counts each of the $((delivered - not_counted)) events in its 2 windows ($not_counted unpivoted, late or dead-lettered, counted apart)"
+
+# The archiver committed its open files at stop: every delivered event is
+# in the fake HDFS once.
 verify=$(in_container /usr/bin/logpipe archive verify --config /etc/logpipe/logpipe-archive.toml --topic logs 2>&1) ||
   { echo "$verify" >&2; fail "logpipe archive verify failed"; }
-records=$(awk '/^file:/ {for (i = 1; i <= NF; i++) if ($(i + 1) == "records") print $i}' <<<"$verify")
-[[ ${records:-0} -gt 0 ]] || { echo "$verify" >&2; fail "the archive holds no record"; }
+records=$(awk '/^hdfs:/ {for (i = 1; i <= NF; i++) if ($(i + 1) == "records") print $i}' <<<"$verify")
 grep -q "no gaps, no overlaps" <<<"$verify" || { echo "$verify" >&2; fail "archive verify: gaps or overlaps"; }
 # …and from each partition's first offset: nothing before the first file.
 late_start=$(awk '$1 ~ /^[0-9]+$/ && $3 != 0 {print "partition " $1 " starts at " $3}' <<<"$verify")
 [[ -z $late_start ]] || { echo "$verify" >&2; fail "archive verify: $late_start"; }
 partitions=$(awk '$1 ~ /^[0-9]+$/' <<<"$verify" | wc -l)
 ((partitions == 3)) || { echo "$verify" >&2; fail "archive verify: $partitions partitions archived, want 3"; }
-echo "  archiver: $records records in the archive, 3 partitions from offset 0, no gap, no overlap (logpipe archive verify)"
+[[ ${records:-0} == "$delivered" ]] || { echo "$verify" >&2; fail "the archive holds ${records:-0} records; $delivered were delivered"; }
+echo "  archiver: all $records delivered events in the fake HDFS, 3 partitions from offset 0, no gap, no overlap (logpipe archive verify)"
+in_container systemctl stop hdfs-standin kafka-standin || true
 echo "deploy test: passed"
