@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::config::KafkaProperties;
+use crate::config::{KafkaClient, KafkaProperties};
 use anyhow::Context;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
@@ -73,20 +73,9 @@ impl DeadLetters {
     pub fn new(kafka: &KafkaProperties, enabled: bool) -> anyhow::Result<Self> {
         let failures = Arc::new(AtomicU64::new(0));
         let producer = if enabled {
-            let mut cfg = kafka.client_config()?;
-            for consumer_only in [
-                "group.id",
-                "enable.auto.commit",
-                "enable.auto.offset.store",
-                "auto.offset.reset",
-                "partition.assignment.strategy",
-                "session.timeout.ms",
-                "queued.max.messages.kbytes",
-                "fetch.max.bytes",
-                "max.poll.interval.ms",
-            ] {
-                cfg.remove(consumer_only);
-            }
+            // The daemon's table also configures its consumer: librdkafka's
+            // consumer-only properties are left out.
+            let mut cfg = kafka.client_config_for(KafkaClient::Producer)?;
             cfg.set("linger.ms", "20");
             // A dead letter is a message the brokers already accepted, plus headers.
             if kafka.get("message.max.bytes").is_none() {
