@@ -88,7 +88,8 @@ async fn events_deleted_by_retention_before_they_were_read_are_counted_lost() {
         })
         .collect();
     let payloads: Vec<Vec<u8>> = big.iter().map(|(_, p)| p.clone()).collect();
-    let (log_start, log_end) = support::produce_past_retention(&bootstrap, "logs", 0, &payloads);
+    let (log_start, log_end) =
+        logpipe_testkit::kafka::produce_past_retention(&bootstrap, "logs", 0, &payloads);
     assert_eq!(log_end, 1_080);
     assert!(
         log_start > 1_000,
@@ -169,7 +170,8 @@ async fn events_deleted_while_the_processor_is_behind_are_counted_lost() {
     .await;
     let big = big_events(80, 1_700_000_040.0);
     let payloads: Vec<Vec<u8>> = big.iter().map(|(_, p)| p.clone()).collect();
-    let (log_start, log_end) = support::produce_past_retention(&bootstrap, topic, 0, &payloads);
+    let (log_start, log_end) =
+        logpipe_testkit::kafka::produce_past_retention(&bootstrap, topic, 0, &payloads);
     assert!(
         log_start > 3_000,
         "retention deleted unread events (log start {log_start})"

@@ -1,8 +1,8 @@
 //! Support of the processor's failure tests (store and DLQ unavailable,
 //! offsets moved, far-future events), beside `tests/common`: the
 //! processor's metrics read from an in-process Prometheus recorder, what it
-//! tells systemd read from a notify socket, and a producer that lets the
-//! mock broker drop old messages (retention).
+//! tells systemd read from a notify socket (the producer that lets the mock
+//! broker drop old messages is `logpipe_testkit::kafka::produce_past_retention`).
 
 #![allow(dead_code)] // each test binary uses a part of it
 
@@ -12,8 +12,6 @@ use std::time::{Duration, Instant};
 
 use logpipe_core::systemd::Notifier;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use rdkafka::ClientConfig;
 
 /// The process-wide recorder (installed on first use), so that a test can
 /// read the counters the processor publishes.
@@ -114,43 +112,4 @@ impl NotifySocket {
             .map(|(t, _)| t)
             .collect()
     }
-}
-
-/// Produce `messages` to `partition` of `topic` and wait for their
-/// acknowledgement, without the testkit's check that the mock broker kept
-/// everything: for tests that want it to drop old messages. Returns the
-/// partition's (log start, log end) afterwards.
-pub fn produce_past_retention(
-    bootstrap: &str,
-    topic: &str,
-    partition: i32,
-    messages: &[Vec<u8>],
-) -> (i64, i64) {
-    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("linger.ms", "5")
-        .set("message.max.bytes", "10000000")
-        .create()
-        .expect("create the test producer");
-    for payload in messages {
-        let mut record = BaseRecord::<(), [u8]>::to(topic)
-            .partition(partition)
-            .payload(payload.as_slice());
-        while let Err((e, back)) = producer.send(record) {
-            assert_eq!(
-                e.rdkafka_error_code(),
-                Some(rdkafka::types::RDKafkaErrorCode::QueueFull),
-                "produce to {topic}[{partition}]: {e}"
-            );
-            record = back;
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-    producer
-        .flush(Duration::from_secs(30))
-        .expect("messages acknowledged");
-    producer
-        .client()
-        .fetch_watermarks(topic, partition, Duration::from_secs(10))
-        .expect("watermarks")
 }
