@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use logpipe_testkit::process::KillOnDrop;
 
-// The processor's test support (seed events, reference windows, stored
-// offsets), shared rather than copied.
-#[path = "../../logpipe-processor/tests/common/mod.rs"]
-mod common;
-use common::*;
+use logpipe_testkit::kafka::produce;
+use logpipe_testkit::mariadb::TestDb;
+use logpipe_testkit::pipeline::{
+    committed_offsets, log_events, mock_cluster, reference_log_data, stored_log_data, wait_offsets,
+};
 
 const TOTAL: usize = 150_000;
 /// Enough that no partition outgrows what the mock broker keeps

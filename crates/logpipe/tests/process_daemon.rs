@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 
 use logpipe_testkit::process::{free_port, http_get, metric, KillOnDrop, NotifySocket};
 
-#[path = "../../logpipe-processor/tests/common/mod.rs"]
-mod common;
-use common::*;
+use logpipe_testkit::kafka::produce;
+use logpipe_testkit::mariadb::TestDb;
+use logpipe_testkit::pipeline::{
+    log_event, log_events, mock_cluster, reference_log_data, stored_log_data, wait_offsets,
+};
 
 const GOOD: usize = 3_000;
 const START: f64 = 1_700_000_000.0;
