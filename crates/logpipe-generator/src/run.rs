@@ -50,7 +50,7 @@ pub async fn run(
         .context("queue.buffering.max.messages must be a number")?;
 
     let ready = Arc::new(AtomicBool::new(false));
-    wait_for_kafka(&producer, &config.topic, &shutdown).await?;
+    let waited = wait_for_kafka(&producer, &config.topic, &shutdown, &notifier).await?;
     ready.store(true, Ordering::Relaxed);
     let readiness = tokio::spawn(watch_kafka(
         producer.clone(),
@@ -81,6 +81,10 @@ pub async fn run(
     };
 
     notifier.ready();
+    if waited {
+        // Replace the "waiting for Kafka" status systemctl would still show.
+        notifier.status(&format!("producing to {}", config.topic));
+    }
     let started = Instant::now();
     // The generator thread says when it is done, so the drain starts at once.
     let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<()>();
@@ -153,12 +157,15 @@ pub async fn run(
 }
 
 /// Block until the brokers answer a metadata request naming `topic` without
-/// error, so READY means Kafka is up and the topic can be written.
+/// error, so READY means Kafka is up and the topic can be written. Each
+/// failed check is told to systemd as `STATUS=waiting for Kafka: <why>`;
+/// returns whether there was one.
 async fn wait_for_kafka(
     producer: &Arc<EventProducer>,
     topic: &str,
     shutdown: &Shutdown,
-) -> anyhow::Result<()> {
+    notifier: &Notifier,
+) -> anyhow::Result<bool> {
     let mut attempt = 0u32;
     loop {
         let (p, t) = (producer.clone(), topic.to_owned());
@@ -166,10 +173,11 @@ async fn wait_for_kafka(
             tokio::task::spawn_blocking(move || topic_status(&p, &t, Duration::from_secs(5)))
                 .await?;
         match result {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(attempt > 0),
             Err(e) => {
                 attempt += 1;
                 tracing::warn!(error = %e, attempt, "Kafka not ready yet; retrying every second");
+                notifier.status(&format!("waiting for Kafka: {e:#}"));
             }
         }
         tokio::select! {

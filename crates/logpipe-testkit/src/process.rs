@@ -94,15 +94,41 @@ impl NotifySocket {
 
     /// Messages up to and including `wanted`.
     pub fn until(&self, wanted: &str) -> Vec<String> {
+        self.until_matching(|m| m == wanted)
+    }
+
+    /// Messages up to and including the first that starts with `prefix`
+    /// (`STATUS=waiting for Kafka`).
+    pub fn until_prefix(&self, prefix: &str) -> Vec<String> {
+        self.until_matching(|m| m.starts_with(prefix))
+    }
+
+    fn until_matching(&self, done: impl Fn(&str) -> bool) -> Vec<String> {
         let mut seen = Vec::new();
         loop {
             let m = self.next();
-            let done = m == wanted;
+            let last = done(&m);
             seen.push(m);
-            if done {
+            if last {
                 return seen;
             }
         }
+    }
+
+    /// Every message already received, without waiting for more.
+    pub fn pending(&self) -> Vec<String> {
+        self.socket.set_nonblocking(true).expect("set non-blocking");
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 512];
+        loop {
+            match self.socket.recv(&mut buf) {
+                Ok(n) => seen.push(String::from_utf8_lossy(&buf[..n]).into_owned()),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("read the notify socket: {e}"),
+            }
+        }
+        self.socket.set_nonblocking(false).expect("set blocking");
+        seen
     }
 }
 
