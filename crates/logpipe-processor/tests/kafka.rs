@@ -1,7 +1,7 @@
 //! The processor end to end over a librdkafka mock cluster and a real
-//! MariaDB: exact window rows for a known input, dead letters for each bad
-//! input class, and exact totals across a forced rebalance between two
-//! processors of one consumer group.
+//! MariaDB: exact window rows for a known input and dead letters for each
+//! bad input class. (Two processors across a forced rebalance:
+//! `tests/rebalance.rs`; a fenced zombie: `tests/fenced_commit.rs`.)
 
 use std::time::Duration;
 
@@ -188,69 +188,5 @@ async fn each_bad_input_class_goes_to_the_dlq_with_its_reason() {
         Some(bad[6].1.len()),
         "the payload is kept unchanged"
     );
-    db.drop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_processors_with_a_forced_rebalance_count_exactly_once() {
-    let db = TestDb::create().await;
-    // 15,000 events per partition: within what the mock broker keeps.
-    let cluster = mock_cluster("logs", 8);
-    let bootstrap = cluster.bootstrap_servers();
-    let events = log_events(120_000, 8, 1_700_000_000.0);
-    let (first, rest) = events.split_at(40_000);
-    produce(
-        &bootstrap,
-        "logs",
-        &first
-            .iter()
-            .map(|(p, m, _, _)| (*p, m.clone()))
-            .collect::<Vec<_>>(),
-    );
-
-    let mut cfg = config(&db);
-    cfg.commit_max_events = 2_000; // many small commits, so revocations interrupt work in progress
-    let (stop_a, task_a) = start(cfg.clone(), &bootstrap);
-    wait_offsets(&db.url, Duration::from_secs(30), "A commits", |n| n > 0).await;
-    // B joins: both rebalance while A is consuming.
-    let (stop_b, task_b) = start(cfg.clone(), &bootstrap);
-    let (second, third) = rest.split_at(40_000);
-    produce(
-        &bootstrap,
-        "logs",
-        &second
-            .iter()
-            .map(|(p, m, _, _)| (*p, m.clone()))
-            .collect::<Vec<_>>(),
-    );
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    // A leaves mid-stream: B takes over all partitions from the stored offsets.
-    produce(
-        &bootstrap,
-        "logs",
-        &third
-            .iter()
-            .map(|(p, m, _, _)| (*p, m.clone()))
-            .collect::<Vec<_>>(),
-    );
-    stop_a.trigger();
-    task_a.await.unwrap().unwrap();
-    wait_offsets(
-        &db.url,
-        Duration::from_secs(90),
-        "all offsets committed",
-        |n| n == 120_000,
-    )
-    .await;
-    stop_b.trigger();
-    task_b.await.unwrap().unwrap();
-
-    let expected = reference_log_data(
-        &events
-            .iter()
-            .map(|(_, _, t, l)| (*t, *l))
-            .collect::<Vec<_>>(),
-    );
-    assert_eq!(stored_log_data(&db.url).await, expected);
     db.drop().await;
 }

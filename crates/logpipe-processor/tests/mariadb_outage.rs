@@ -89,8 +89,16 @@ async fn scenario() {
 
     proxy.cut();
     let refused_at_cut = proxy.refused_connections();
-    // Let a commit that reached the server just before the cut settle.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A commit that reached the server just before the cut may still land:
+    // wait until the server has ended every session of the processor's.
+    let settled = std::time::Instant::now() + Duration::from_secs(30);
+    while logpipe_testkit::pipeline::server_sessions(&db.url, &db.name).await > 0 {
+        assert!(
+            std::time::Instant::now() < settled,
+            "the server still holds sessions of the processor 30 s after the cut"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let during = committed_offsets(&db.url).await;
     let produced_at_cut = produced.load(Ordering::SeqCst);
     tokio::time::sleep(OUTAGE).await;
