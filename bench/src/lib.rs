@@ -1,7 +1,9 @@
 //! What the benchmark drivers share: reading a librdkafka mock cluster at
-//! full speed, feeding it without outgrowing its retention, and measuring a
-//! process's peak memory.
+//! full speed, feeding it without outgrowing its retention, reading a
+//! daemon's counters from its `/metrics`, and measuring a process's peak
+//! memory.
 
+use std::io::{Read, Write};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
@@ -69,4 +71,30 @@ pub fn peak_rss_mib(pid: Option<u32>) -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// A port on 127.0.0.1 free right now (for a daemon's metrics listener).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// The value of `metric` summed over its series, from `/metrics` at `port`;
+/// `None` while the endpoint is not up.
+pub fn scrape(port: u16, metric: &str) -> Option<f64> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    let mut total = 0.0;
+    for line in body.lines() {
+        let name_end = line.find(['{', ' ']).unwrap_or(line.len());
+        if &line[..name_end] == metric {
+            total += line.rsplit(' ').next()?.parse::<f64>().ok()?;
+        }
+    }
+    Some(total)
 }

@@ -20,7 +20,7 @@
 //! Usage: archive-bench --logpipe PATH --testkit PATH --dir DIR
 //!        [--events N] [--partitions P] [--rss-partitions P] [--only CASE,…]
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use logpipe_bench::{paced_produce, peak_rss_mib, MOCK_FETCH};
+use logpipe_bench::{free_port, paced_produce, peak_rss_mib, scrape, MOCK_FETCH};
 use logpipe_generator::scenario::{EventClock, Generator, ScenarioKind};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
@@ -175,31 +175,6 @@ fn raw_consume(
     let rate = n as f64 / started.elapsed().as_secs_f64();
     producer.join().expect("producer thread")?;
     Ok(rate)
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// The value of `metric` summed over its series, from `/metrics` at `port`;
-/// `None` while the endpoint is not up.
-fn scrape(port: u16, metric: &str) -> Option<f64> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .ok()?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).ok()?;
-    let mut total = 0.0;
-    for line in body.lines() {
-        let name_end = line.find(['{', ' ']).unwrap_or(line.len());
-        if &line[..name_end] == metric {
-            total += line.rsplit(' ').next()?.parse::<f64>().ok()?;
-        }
-    }
-    Some(total)
 }
 
 fn du(dir: &Path) -> u64 {

@@ -67,6 +67,11 @@ pub(crate) struct Engine {
     paused: bool,
     notifier: Notifier,
     kafka_warnings: Throttle,
+    /// Messages read per topic (duplicates aside) and not yet added to
+    /// `logpipe_process_events_in_total`: published every 1024 messages and
+    /// whenever the queue runs dry, so the counter trails reading, not the
+    /// commit interval.
+    unpublished_in: Vec<u64>,
 }
 
 /// Where a partition with a stored offset resumes, given its log range.
@@ -139,6 +144,17 @@ impl Engine {
             paused: false,
             notifier,
             kafka_warnings: Throttle::new(Duration::from_secs(10)),
+            unpublished_in: Vec::new(),
+        }
+    }
+
+    /// Add the messages read since the last call to `events_in_total`.
+    fn publish_read(&mut self) {
+        for (t, n) in self.unpublished_in.iter_mut().enumerate() {
+            if *n > 0 {
+                ::metrics::counter!(metrics::EVENTS_IN, "topic" => self.pipeline.topic_name(t).to_owned())
+                    .increment(std::mem::take(n));
+            }
         }
     }
 
@@ -158,10 +174,16 @@ impl Engine {
                 self.check_gap(consumer, msg.topic(), partition, expected, msg.offset());
             }
         }
-        if let Outcome::Rejected(error) =
-            self.pipeline
-                .process(topic, partition, msg.offset(), msg.payload())
-        {
+        let outcome = self
+            .pipeline
+            .process(topic, partition, msg.offset(), msg.payload());
+        if !matches!(outcome, Outcome::Duplicate) {
+            if self.unpublished_in.len() <= topic {
+                self.unpublished_in.resize(topic + 1, 0);
+            }
+            self.unpublished_in[topic] += 1;
+        }
+        if let Outcome::Rejected(error) = outcome {
             let letter = DeadLetterRecord {
                 topic: msg.topic().to_owned(),
                 partition,
@@ -736,11 +758,19 @@ pub(crate) fn consume(config: ClientConfig, engine: Engine) -> anyhow::Result<()
     let mut ready = false;
     let mut last_cut = Instant::now();
     let mut since_check = 0u32;
+    let mut flowing = false;
     let result = loop {
         if shutdown.is_triggered() {
             break Ok(());
         }
-        let polled = consumer.poll(Duration::from_millis(50));
+        // While records flow, poll without a timeout (librdkafka then reads
+        // no clock); wait only once the queue is empty.
+        let polled = consumer.poll(if flowing {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(50)
+        });
+        flowing = matches!(polled, Some(Ok(_)));
         let mut e = lock();
         match polled {
             Some(Ok(msg)) => {
@@ -758,6 +788,7 @@ pub(crate) fn consume(config: ClientConfig, engine: Engine) -> anyhow::Result<()
             None => {}
         }
         since_check = 0;
+        e.publish_read();
         e.retry_held(&consumer);
         if last_cut.elapsed() >= interval {
             e.cut(&consumer);
@@ -781,6 +812,7 @@ pub(crate) fn consume(config: ClientConfig, engine: Engine) -> anyhow::Result<()
     };
 
     let mut e = lock();
+    e.publish_read();
     e.notifier.stopping();
     if result.is_ok() {
         e.cut(&consumer);

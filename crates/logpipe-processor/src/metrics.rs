@@ -31,7 +31,7 @@ pub const REBALANCES: &str = "logpipe_process_rebalances_total";
 
 /// The processor's metrics, for [`logpipe_core::metrics::describe`].
 pub const METRICS: &[MetricDef] = &[
-    MetricDef::counter(EVENTS_IN, "Kafka messages consumed, by topic"),
+    MetricDef::counter(EVENTS_IN, "Kafka messages consumed (re-delivered duplicates aside), by topic; trails reading by at most 1024 messages"),
     MetricDef::counter(EVENTS_DECODED, "Messages decoded and accepted by every aggregation and table of their topic"),
     MetricDef::counter(LATE_EVENTS, "Events older than their partition's watermark: counted, not aggregated, by aggregation"),
     MetricDef::counter(UNPIVOTED_EVENTS, "Events whose pivot field has a value not listed in the config (not counted), by aggregation"),
@@ -60,7 +60,7 @@ pub fn record_batch(p: &Pipeline, stats: &BatchStats) {
     for (t, n) in stats.events_in.iter().enumerate() {
         if *n > 0 {
             let topic = p.topic_name(t).to_owned();
-            metrics::counter!(EVENTS_IN, "topic" => topic.clone()).increment(*n);
+            // EVENTS_IN is published by the consumer as it reads.
             metrics::counter!(EVENTS_DECODED, "topic" => topic.clone()).increment(stats.decoded[t]);
             if stats.duplicates[t] > 0 {
                 metrics::counter!(DUPLICATES_SKIPPED, "topic" => topic.clone())
