@@ -121,8 +121,40 @@ impl RecordWriter {
     /// The batch's rows in key order; starts a new batch.
     pub fn take_rows(&mut self) -> Vec<Vec<SqlValue>> {
         let mut rows: Vec<(Vec<SqlValue>, Vec<SqlValue>)> = self.rows.drain().collect();
-        rows.sort_by(|a, b| format!("{:?}", a.0).cmp(&format!("{:?}", b.0)));
+        // A fixed order (the same keys lock their rows in the same order in
+        // every processor), compared value by value.
+        rows.sort_by(|a, b| {
+            a.0.iter()
+                .zip(&b.0)
+                .map(|(x, y)| x.order(y))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
         rows.into_iter().map(|(_, r)| r).collect()
+    }
+}
+
+impl SqlValue {
+    /// A total order for sorting keys: by variant, then by value (floats
+    /// by `total_cmp`).
+    fn order(&self, other: &SqlValue) -> std::cmp::Ordering {
+        use SqlValue::*;
+        let rank = |v: &SqlValue| match v {
+            Null => 0,
+            Str(_) => 1,
+            Int(_) => 2,
+            Float(_) => 3,
+            Bool(_) => 4,
+            DateTime(_) => 5,
+        };
+        match (self, other) {
+            (Str(a), Str(b)) => a.cmp(b),
+            (Int(a), Int(b)) => a.cmp(b),
+            (Float(a), Float(b)) => a.total_cmp(b),
+            (Bool(a), Bool(b)) => a.cmp(b),
+            (DateTime(a), DateTime(b)) => a.cmp(b),
+            (a, b) => rank(a).cmp(&rank(b)),
+        }
     }
 }
 
@@ -240,6 +272,32 @@ mod tests {
         assert_eq!(
             rows[1][2],
             SqlValue::DateTime(event_time::to_datetime(60_000))
+        );
+    }
+
+    #[test]
+    fn rows_come_in_key_order_by_value() {
+        use SqlValue::*;
+        let mut keys = vec![
+            Int(10),
+            Null,
+            Int(9),
+            Str("b".into()),
+            Float(-0.5),
+            Str("a".into()),
+        ];
+        keys.sort_by(|a, b| a.order(b));
+        assert_eq!(
+            keys,
+            [
+                Null,
+                Str("a".into()),
+                Str("b".into()),
+                Int(9),
+                Int(10),
+                Float(-0.5)
+            ],
+            "numbers by value (the Debug text put 10 before 9)"
         );
     }
 
