@@ -20,7 +20,12 @@ fn repo() -> PathBuf {
         .unwrap()
 }
 
+/// Run a nix command. One at a time: on a fresh machine the first nix
+/// command creates `/nix/var/nix` (gcroots, profiles), and two tests doing
+/// so at once fail with "creating symlink … File exists".
 fn nix(args: &[&str]) -> (bool, String, String) {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let out = Command::new(args[0])
         .args(&args[1..])
         .env(
