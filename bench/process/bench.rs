@@ -204,7 +204,7 @@ async fn file(dir: &Path, url: &str, spark: Option<PathBuf>) -> anyhow::Result<(
         .get()
         .map_or(secs, |t| t.elapsed().as_secs_f64());
     let rss = peak_rss_mib(None);
-    let rows = store.latest_windows(1_000_000).await?;
+    let rows = logpipe_processor::log_data::latest_windows(&store, 1_000_000).await?;
     store.close().await;
     let ours: BTreeMap<i64, [i64; 4]> = rows
         .iter()

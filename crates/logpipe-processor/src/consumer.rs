@@ -45,7 +45,7 @@ pub(crate) struct Settings {
 
 /// State shared by the consume loop and the rebalance callback (both run on
 /// the consumer thread; the mutex only satisfies librdkafka's `Sync` bound).
-pub(crate) struct Engine {
+pub(crate) struct ConsumerState {
     pub pipeline: Pipeline,
     pub store: Store,
     pub settings: Settings,
@@ -113,7 +113,7 @@ impl Resume {
     }
 }
 
-impl Engine {
+impl ConsumerState {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         pipeline: Pipeline,
@@ -203,7 +203,7 @@ impl Engine {
 
     /// Hand everything since the last cut to the committer. While it is a
     /// batch behind, nothing more is cut: the batch is held and the owned
-    /// partitions are paused (see [`Engine::offer`]).
+    /// partitions are paused (see [`ConsumerState::offer`]).
     fn cut<C: Consumer<ProcessorContext>>(&mut self, consumer: &C) {
         if self.held.is_some() || self.pipeline.pending() == 0 {
             return;
@@ -621,12 +621,12 @@ impl Engine {
 /// librdkafka callbacks: rebalances (served inside `poll` on the consumer
 /// thread) and statistics (consumer lag).
 pub(crate) struct ProcessorContext {
-    pub engine: Arc<Mutex<Engine>>,
+    pub state: Arc<Mutex<ConsumerState>>,
 }
 
 impl ProcessorContext {
-    fn engine(&self) -> MutexGuard<'_, Engine> {
-        self.engine
+    fn state(&self) -> MutexGuard<'_, ConsumerState> {
+        self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -648,11 +648,11 @@ impl ConsumerContext for ProcessorContext {
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 ::metrics::counter!(metrics::REBALANCES, "kind" => "assign").increment(1);
-                let mut engine = self.engine();
-                let unread = engine.assign(consumer, tpl);
+                let mut state = self.state();
+                let unread = state.assign(consumer, tpl);
                 if let Err(e) = consumer.assign(tpl) {
                     // READY must not follow: the daemon would serve nothing.
-                    engine.fatal.get_or_insert_with(|| {
+                    state.fatal.get_or_insert_with(|| {
                         anyhow::anyhow!(
                             "cannot take the partitions the group assigned ({} of them): {e}",
                             tpl.count()
@@ -665,18 +665,18 @@ impl ConsumerContext for ProcessorContext {
                         tracing::warn!(error = %e, "cannot pause the partitions left unread");
                     }
                 }
-                engine.assigned_once = true;
+                state.assigned_once = true;
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 ::metrics::counter!(metrics::REBALANCES, "kind" => "revoke").increment(1);
-                self.engine().revoke(consumer);
+                self.state().revoke(consumer);
                 if let Err(e) = consumer.unassign() {
                     tracing::error!(error = %e, "cannot unassign partitions");
                 }
             }
             other => {
                 tracing::error!(error = ?other, "rebalance error; dropping the assignment");
-                self.engine().revoke(consumer);
+                self.state().revoke(consumer);
                 let _ = consumer.unassign();
             }
         }
@@ -733,15 +733,15 @@ pub(crate) fn classify_kafka_error(err: &rdkafka::error::KafkaError) -> KafkaErr
 }
 
 /// The consume loop; returns after shutdown with everything committed.
-pub(crate) fn consume(config: ClientConfig, engine: Engine) -> anyhow::Result<()> {
-    let shutdown = engine.shutdown.clone();
-    let topics = engine.pipeline.topic_names();
-    let interval = engine.settings.commit_interval;
-    let max_events = engine.settings.commit_max_events;
-    let engine = Arc::new(Mutex::new(engine));
+pub(crate) fn consume(config: ClientConfig, state: ConsumerState) -> anyhow::Result<()> {
+    let shutdown = state.shutdown.clone();
+    let topics = state.pipeline.topic_names();
+    let interval = state.settings.commit_interval;
+    let max_events = state.settings.commit_max_events;
+    let state = Arc::new(Mutex::new(state));
     let consumer: BaseConsumer<ProcessorContext> = config
         .create_with_context(ProcessorContext {
-            engine: engine.clone(),
+            state: state.clone(),
         })
         .map_err(|e| anyhow::anyhow!("cannot create the Kafka consumer: {e}"))?;
     let names: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -751,7 +751,7 @@ pub(crate) fn consume(config: ClientConfig, engine: Engine) -> anyhow::Result<()
     tracing::info!(topics = ?names, "subscribed; waiting for partitions");
 
     let lock = || {
-        engine
+        state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     };

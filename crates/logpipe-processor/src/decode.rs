@@ -139,10 +139,6 @@ impl FieldSet {
         self.names.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-
     fn find(&self, key: &str) -> Option<usize> {
         self.names
             .iter()

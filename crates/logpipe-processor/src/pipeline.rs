@@ -55,6 +55,19 @@ pub struct LateEvent {
     pub payload: String,
 }
 
+/// Events of one topic whose time falls in one minute, added by a commit.
+/// The topic's first aggregation decides the time and whether it is late.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventCount {
+    pub topic: String,
+    /// Start of the minute, UTC epoch seconds.
+    pub minute_start: i64,
+    /// Aggregated (on time).
+    pub events: u64,
+    /// After the watermark: counted, not aggregated.
+    pub late: u64,
+}
+
 /// Counts of one batch, for metrics.
 #[derive(Debug, Clone, Default)]
 pub struct BatchStats {
@@ -86,6 +99,8 @@ pub struct CommitBatch {
     pub records: Vec<(usize, Vec<Vec<SqlValue>>)>,
     pub offsets: Vec<OffsetAdvance>,
     pub watermarks: Vec<WatermarkRow>,
+    /// Sorted by topic and minute.
+    pub event_counts: Vec<EventCount>,
     pub stats: BatchStats,
     /// Messages of this batch for dead-letter topics: the committer
     /// delivers them (again, after a failure) before it commits the
@@ -152,6 +167,8 @@ pub struct Pipeline {
     writers: Vec<RecordWriter>,
     partitions: FxHashMap<(usize, i32), PartitionState>,
     late: Vec<Vec<LateEvent>>,
+    /// (topic index, minute start in ms) → (on time, late), since the last cut.
+    minutes: FxHashMap<(usize, Millis), (u64, u64)>,
     open_windows: Vec<BTreeSet<Millis>>,
     stats: BatchStats,
     pending: u64,
@@ -210,6 +227,7 @@ impl Pipeline {
             writers,
             partitions: FxHashMap::default(),
             late: vec![Vec::new(); n_aggs],
+            minutes: FxHashMap::default(),
             open_windows: vec![BTreeSet::new(); n_aggs],
             stats: BatchStats::default(),
             pending: 0,
@@ -425,7 +443,19 @@ impl Pipeline {
                 let watermark = &mut state.watermarks[i];
                 let before = watermark.get();
                 let t = agg.prepared_time();
-                if watermark.observe(t) {
+                let on_time = watermark.observe(t);
+                if i == 0 {
+                    let n = self
+                        .minutes
+                        .entry((topic, t - t.rem_euclid(60_000)))
+                        .or_default();
+                    if on_time {
+                        n.0 += 1;
+                    } else {
+                        n.1 += 1;
+                    }
+                }
+                if on_time {
                     if !agg.apply(&fields) {
                         self.stats.unpivoted[a] += 1;
                     }
@@ -480,6 +510,17 @@ impl Pipeline {
                 batch.late.push((i, std::mem::take(&mut self.late[i])));
             }
         }
+        let mut counts: Vec<_> = self.minutes.drain().collect();
+        counts.sort_unstable_by_key(|&(k, _)| k);
+        batch.event_counts = counts
+            .into_iter()
+            .map(|((t, minute), (events, late))| EventCount {
+                topic: self.topics[t].name.clone(),
+                minute_start: minute.div_euclid(1000),
+                events,
+                late,
+            })
+            .collect();
         for (i, w) in self.writers.iter_mut().enumerate() {
             if w.has_pending() {
                 batch.records.push((i, w.take_rows()));
@@ -563,6 +604,7 @@ impl Pipeline {
         for l in &mut self.late {
             l.clear();
         }
+        self.minutes.clear();
         self.partitions.clear();
         self.stats = self.empty_stats(self.topics.len(), self.aggregators.len());
         self.pending = 0;
@@ -646,6 +688,42 @@ mod tests {
         assert_eq!(b2.late[0].1.len(), 1);
         assert_eq!(b2.late[0].1[0].offset, 3);
         assert_eq!(b2.late[0].1[0].watermark, 70_000);
+    }
+
+    #[test]
+    fn events_are_counted_per_minute_on_time_and_late_once_per_commit() {
+        let mut p = seed();
+        p.assign(0, 0, None, &[]);
+        for (offset, t) in [(0, 130.0), (1, 59.0), (2, 61.0), (3, 125.0), (4, 179.5)] {
+            assert_eq!(
+                p.process(0, 0, offset, Some(&ev(t, "INFO"))),
+                Outcome::Accepted
+            );
+        }
+        // not JSON: no time, so in no minute
+        assert!(matches!(
+            p.process(0, 0, 5, Some(b"{oops")),
+            Outcome::Rejected(_)
+        ));
+        let count = |topic: &str, minute_start, events, late| EventCount {
+            topic: topic.into(),
+            minute_start,
+            events,
+            late,
+        };
+        // watermark 100 s after the first event: 59 s and 61 s are late
+        assert_eq!(
+            p.cut().event_counts,
+            [
+                count("logs", 0, 0, 1),
+                count("logs", 60, 0, 1),
+                count("logs", 120, 3, 0)
+            ]
+        );
+        assert_eq!(p.cut().event_counts, [], "each event counted by one commit");
+        p.process(0, 0, 6, Some(&ev(181.0, "WARN")));
+        p.discard();
+        assert_eq!(p.cut().event_counts, [], "discarded with the batch");
     }
 
     #[test]

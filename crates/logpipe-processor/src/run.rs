@@ -13,7 +13,7 @@ use rdkafka::ClientConfig;
 
 use crate::committer;
 use crate::config::{ProcessConfig, StartOffset};
-use crate::consumer::{self, Engine, Settings};
+use crate::consumer::{self, ConsumerState, Settings};
 use crate::pipeline::Pipeline;
 use crate::store::Store;
 use logpipe_core::dead_letter::DeadLetters;
@@ -73,7 +73,7 @@ pub async fn run(
         commit_max_events: config.commit_max_events,
         dead_letter: config.dead_letter,
     };
-    let engine = Engine::new(
+    let state = ConsumerState::new(
         pipeline,
         store.clone(),
         settings,
@@ -84,7 +84,7 @@ pub async fn run(
         shutdown,
         notifier,
     );
-    let result = tokio::task::spawn_blocking(move || consumer::consume(consumer_config, engine))
+    let result = tokio::task::spawn_blocking(move || consumer::consume(consumer_config, state))
         .await
         .context("the consumer thread panicked")?;
     let _ = committer.await;
@@ -94,7 +94,7 @@ pub async fn run(
 
 /// Consumer settings: the operator's properties, our defaults where unset,
 /// and the properties exactly-once depends on forced.
-pub fn consumer_config(
+pub(crate) fn consumer_config(
     kafka: &KafkaProperties,
     config: &ProcessConfig,
 ) -> anyhow::Result<ClientConfig> {

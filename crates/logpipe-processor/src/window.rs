@@ -33,10 +33,6 @@ impl WindowAssigner {
         self.size
     }
 
-    pub fn slide(&self) -> Millis {
-        self.slide
-    }
-
     /// Start of the pane holding `t`.
     pub fn pane_of(&self, t: Millis) -> Millis {
         t - t.rem_euclid(self.pane)
@@ -54,6 +50,7 @@ impl WindowAssigner {
     }
 
     /// Starts of the windows containing `t` (the same windows as its pane).
+    #[cfg(test)]
     pub fn windows_of(&self, t: Millis) -> impl Iterator<Item = Millis> {
         self.windows_of_pane(self.pane_of(t))
     }

@@ -5,8 +5,9 @@
 
 use chrono::NaiveDateTime;
 use logpipe_processor::config::{ColumnConfig, ColumnType, RecordTableConfig, TimeFormat};
+use logpipe_processor::log_data::{latest_windows, read_latest_windows, LevelWindow};
 use logpipe_processor::pipeline::Pipeline;
-use logpipe_processor::store::{CommitError, LevelWindow, Store};
+use logpipe_processor::store::{CommitError, Store};
 use logpipe_processor::ProcessConfig;
 use sqlx::Row;
 
@@ -69,7 +70,10 @@ async fn seed_job_writes_exact_rows(store: &Store) {
     let b = p.cut();
     let summary = store.commit(&config.group_id, &schema, &b).await.unwrap();
     assert_eq!(summary.rows, [("log_data".to_string(), 3)]);
-    assert_eq!(store.latest_windows(10).await.unwrap(), expected_log_data());
+    assert_eq!(
+        latest_windows(store, 10).await.unwrap(),
+        expected_log_data()
+    );
 
     let stored = store
         .load_partition(&config.group_id, "logs", 0)
@@ -106,7 +110,7 @@ async fn seed_job_writes_exact_rows(store: &Store) {
         "{err}"
     );
     assert_eq!(
-        store.latest_windows(10).await.unwrap(),
+        latest_windows(store, 10).await.unwrap(),
         expected_log_data(),
         "fenced commits wrote nothing"
     );
@@ -152,9 +156,7 @@ async fn sqlite_log_data_matches_hand_computed_rows_and_fences() {
     let store = Store::connect(&url, None).await.unwrap();
     seed_job_writes_exact_rows(&store).await;
     store.close().await;
-    let rows = logpipe_processor::store::latest_windows(&url, 2)
-        .await
-        .unwrap();
+    let rows = read_latest_windows(&url, 2).await.unwrap();
     assert_eq!(rows, expected_log_data()[..2]);
 }
 

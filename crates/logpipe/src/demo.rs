@@ -22,7 +22,8 @@ use logpipe_core::systemd::Notifier;
 use logpipe_core::Shutdown;
 use logpipe_generator::scenario::ScenarioKind;
 use logpipe_generator::GenerateConfig;
-use logpipe_processor::store::{LevelWindow, Store};
+use logpipe_processor::log_data::{self, LevelWindow};
+use logpipe_processor::store::Store;
 use logpipe_processor::ProcessConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
@@ -358,7 +359,7 @@ impl WindowReader {
             self.store = Some(Store::connect(&self.url, None).await?);
         }
         match &self.store {
-            Some(store) => store.latest_windows(limit).await,
+            Some(store) => log_data::latest_windows(store, limit).await,
             None => Ok(Vec::new()),
         }
     }

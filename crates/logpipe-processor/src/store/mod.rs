@@ -1,38 +1,26 @@
-//! The serving store: MariaDB (production) or SQLite (embedded demo) via
-//! sqlx. It creates the processor's bookkeeping tables (sqlx migrations) and
-//! the configured output tables, loads a partition's stored offset and
-//! watermarks on assignment, and writes one [`CommitBatch`] as one
-//! transaction: fenced offset updates first, then watermarks, additive
-//! window upserts, record upserts and late events.
+//! The serving store at run time: MariaDB (production) or SQLite (embedded
+//! demo) via sqlx. It applies the bookkeeping [`migrations`] and creates the
+//! configured output tables, loads a partition's stored offset and
+//! watermarks on assignment, and executes one [`CommitBatch`] as one
+//! transaction, as [`plan`] spells it out in SQL.
 //!
-//! SQL is planned here as plain [`Statement`]s for a [`Dialect`]; the
-//! driver modules only execute them.
+//! The two drivers share all of this code; `mysql.rs` and `sqlite.rs` hold
+//! only what differs (connecting, error numbers, the column query).
 
+mod migrations;
 mod mysql;
+mod plan;
 mod sqlite;
 
-use std::fmt::Write as _;
-
-use std::future::Future;
-use std::pin::Pin;
-
 use anyhow::Context;
-use chrono::NaiveDateTime;
-use sqlx::error::BoxDynError;
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 
-use crate::aggregate::{AggregateTable, MeasureKind, WindowRow};
-use crate::config::ColumnType;
-use crate::event_time::{self, Millis};
+use crate::event_time::Millis;
 use crate::pipeline::{CommitBatch, Schema};
-use crate::records::{RecordTable, SqlValue};
-
-/// SQL flavour of a store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    MySql,
-    Sqlite,
-}
+use crate::records::SqlValue;
+use migrations::EmbeddedMigrations;
+use plan::{plan_commit, plan_tables, Fence};
+pub(crate) use plan::{CommitSummary, Dialect};
 
 /// A connected store.
 #[derive(Debug, Clone)]
@@ -61,489 +49,6 @@ pub enum CommitError {
     Fatal(#[source] sqlx::Error),
 }
 
-/// What a statement's outcome must be for the transaction to go on.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Check {
-    None,
-    /// Fenced `UPDATE`: exactly one row must change.
-    FenceUpdate {
-        topic: String,
-        partition: i32,
-        expected: i64,
-    },
-    /// First offset row of a partition: a duplicate key means fenced.
-    FenceInsert {
-        topic: String,
-        partition: i32,
-    },
-}
-
-impl Check {
-    /// What one statement's result means for its commit: fine, fenced (this
-    /// consumer lost the partition), or failed as `classify` says. The
-    /// drivers differ only in how they recognise a duplicate key and
-    /// classify errors.
-    pub(crate) fn outcome(
-        &self,
-        result: Result<u64, sqlx::Error>,
-        is_duplicate_key: fn(&sqlx::Error) -> bool,
-        classify: fn(sqlx::Error) -> CommitError,
-    ) -> Result<(), CommitError> {
-        match (self, result) {
-            (
-                Check::FenceUpdate {
-                    topic,
-                    partition,
-                    expected,
-                },
-                Ok(rows),
-            ) if rows != 1 => Err(CommitError::Fenced {
-                topic: topic.clone(),
-                partition: *partition,
-                expected: Some(*expected),
-            }),
-            (Check::FenceInsert { topic, partition }, Err(e)) if is_duplicate_key(&e) => {
-                Err(CommitError::Fenced {
-                    topic: topic.clone(),
-                    partition: *partition,
-                    expected: None,
-                })
-            }
-            (_, Ok(_)) => Ok(()),
-            (_, Err(e)) => Err(classify(e)),
-        }
-    }
-}
-
-/// One planned SQL statement with its parameters.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Statement {
-    pub sql: String,
-    pub params: Vec<SqlValue>,
-    pub check: Check,
-}
-
-/// Rows written by one commit, per table.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CommitSummary {
-    pub rows: Vec<(String, u64)>,
-}
-
-/// Most bound parameters in one statement (SQLite allows 32766).
-const MAX_PARAMS: usize = 30_000;
-
-impl Dialect {
-    pub fn quote(self, ident: &str) -> String {
-        match self {
-            Dialect::MySql => format!("`{ident}`"),
-            Dialect::Sqlite => format!("\"{ident}\""),
-        }
-    }
-
-    fn datetime(self) -> &'static str {
-        match self {
-            Dialect::MySql => "DATETIME(3)",
-            Dialect::Sqlite => "TEXT",
-        }
-    }
-
-    fn bigint(self) -> &'static str {
-        match self {
-            Dialect::MySql => "BIGINT",
-            Dialect::Sqlite => "INTEGER",
-        }
-    }
-
-    fn double(self) -> &'static str {
-        match self {
-            Dialect::MySql => "DOUBLE",
-            Dialect::Sqlite => "REAL",
-        }
-    }
-
-    fn varchar(self, n: usize) -> String {
-        match self {
-            Dialect::MySql => format!("VARCHAR({n})"),
-            Dialect::Sqlite => "TEXT".into(),
-        }
-    }
-
-    fn column_type(self, kind: ColumnType, key: bool) -> String {
-        match kind {
-            ColumnType::String => self.varchar(if key { 190 } else { 255 }),
-            ColumnType::Text => "TEXT".into(),
-            ColumnType::Int => self.bigint().into(),
-            ColumnType::Float => self.double().into(),
-            ColumnType::Bool => match self {
-                Dialect::MySql => "BOOLEAN".into(),
-                Dialect::Sqlite => "INTEGER".into(),
-            },
-            ColumnType::Timestamp => self.datetime().into(),
-        }
-    }
-
-    fn table_suffix(self) -> &'static str {
-        match self {
-            Dialect::MySql => " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-            Dialect::Sqlite => "",
-        }
-    }
-
-    /// `INSERT … VALUES (…),(…)` with the dialect's upsert clause.
-    fn upsert(
-        self,
-        table: &str,
-        columns: &[String],
-        key: &[String],
-        updates: &[(String, Update)],
-        rows: usize,
-    ) -> String {
-        let q = |c: &str| self.quote(c);
-        let mut sql = format!(
-            "INSERT INTO {} ({}) VALUES ",
-            q(table),
-            columns.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ")
-        );
-        let row = format!("({})", vec!["?"; columns.len()].join(", "));
-        for i in 0..rows {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&row);
-        }
-        type ColumnRef<'a> = Box<dyn Fn(&str) -> String + 'a>;
-        let (old, new): (ColumnRef, ColumnRef) = match self {
-            Dialect::MySql => (
-                Box::new(|c| q(c)),
-                Box::new(|c| format!("VALUES({})", q(c))),
-            ),
-            Dialect::Sqlite => (
-                Box::new(|c| format!("{}.{}", q(table), q(c))),
-                Box::new(|c| format!("excluded.{}", q(c))),
-            ),
-        };
-        let (least, greatest) = match self {
-            Dialect::MySql => ("LEAST", "GREATEST"),
-            Dialect::Sqlite => ("min", "max"),
-        };
-        let sets: Vec<String> = updates
-            .iter()
-            .map(|(c, u)| {
-                let (o, n) = (old(c), new(c));
-                let value = match u {
-                    Update::Add => format!("{o} + {n}"),
-                    Update::Least => format!("{least}(COALESCE({o}, {n}), COALESCE({n}, {o}))"),
-                    Update::Greatest => {
-                        format!("{greatest}(COALESCE({o}, {n}), COALESCE({n}, {o}))")
-                    }
-                    Update::Replace => n,
-                };
-                format!("{} = {value}", q(c))
-            })
-            .collect();
-        match (self, sets.is_empty()) {
-            (Dialect::MySql, false) => write!(sql, " ON DUPLICATE KEY UPDATE {}", sets.join(", ")),
-            (Dialect::MySql, true) => write!(sql, " ON DUPLICATE KEY UPDATE {0} = {0}", q(&key[0])),
-            (Dialect::Sqlite, false) => write!(
-                sql,
-                " ON CONFLICT ({}) DO UPDATE SET {}",
-                key.iter().map(|c| q(c)).collect::<Vec<_>>().join(", "),
-                sets.join(", ")
-            ),
-            (Dialect::Sqlite, true) => write!(sql, " ON CONFLICT DO NOTHING"),
-        }
-        .expect("write to String");
-        sql
-    }
-
-    fn insert_ignore(self) -> &'static str {
-        match self {
-            Dialect::MySql => "INSERT IGNORE INTO",
-            Dialect::Sqlite => "INSERT OR IGNORE INTO",
-        }
-    }
-}
-
-/// How an upsert merges a column into an existing row.
-#[derive(Debug, Clone, Copy)]
-enum Update {
-    Add,
-    Least,
-    Greatest,
-    Replace,
-}
-
-/// `CREATE TABLE IF NOT EXISTS` for every output table, and the columns
-/// each must have.
-/// `CREATE TABLE IF NOT EXISTS` for `name` with the given column definitions.
-fn create_table(d: Dialect, name: &str, cols: &[String]) -> String {
-    format!(
-        "CREATE TABLE IF NOT EXISTS {} (\n  {}\n){}",
-        d.quote(name),
-        cols.join(",\n  "),
-        d.table_suffix()
-    )
-}
-
-pub fn plan_tables(d: Dialect, schema: &Schema) -> Vec<(String, String, Vec<String>)> {
-    let q = |c: &str| d.quote(c);
-    let mut out = Vec::new();
-    for t in &schema.aggregates {
-        let mut cols = vec![
-            format!("{} {} NOT NULL", q("window_start"), d.datetime()),
-            format!("{} {} NOT NULL", q("window_end"), d.datetime()),
-        ];
-        let mut names = vec!["window_start".to_string(), "window_end".to_string()];
-        for g in &t.group_columns {
-            cols.push(format!("{} {} NOT NULL", q(g), d.varchar(190)));
-            names.push(g.clone());
-        }
-        for (c, kind) in &t.measure_columns {
-            cols.push(match kind {
-                MeasureKind::Count => format!("{} {} NOT NULL DEFAULT 0", q(c), d.bigint()),
-                MeasureKind::Sum => format!("{} {} NOT NULL DEFAULT 0", q(c), d.double()),
-                MeasureKind::Min | MeasureKind::Max => format!("{} {} NULL", q(c), d.double()),
-            });
-            names.push(c.clone());
-        }
-        for (c, sum, count) in &t.avg_columns {
-            let expr = format!("{} / NULLIF({}, 0)", q(sum), q(count));
-            cols.push(match d {
-                Dialect::MySql => format!("{} DOUBLE AS ({expr}) VIRTUAL", q(c)),
-                Dialect::Sqlite => format!("{} REAL GENERATED ALWAYS AS ({expr}) VIRTUAL", q(c)),
-            });
-            names.push(c.clone());
-        }
-        let key: Vec<String> = names[..2 + t.group_columns.len()]
-            .iter()
-            .map(|c| q(c))
-            .collect();
-        cols.push(format!("PRIMARY KEY ({})", key.join(", ")));
-        out.push((t.name.clone(), create_table(d, &t.name, &cols), names));
-    }
-    for late in schema.late_tables.iter().flatten() {
-        let names = [
-            "topic",
-            "kafka_partition",
-            "kafka_offset",
-            "event_time",
-            "watermark",
-            "payload",
-        ];
-        let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n  {} {} NOT NULL,\n  {} INT NOT NULL,\n  {} {} NOT NULL,\n  {} {} NOT NULL,\n  {} {} NOT NULL,\n  {} TEXT NOT NULL,\n  PRIMARY KEY ({}, {}, {})\n){}",
-            q(late),
-            q("topic"),
-            d.varchar(190),
-            q("kafka_partition"),
-            q("kafka_offset"),
-            d.bigint(),
-            q("event_time"),
-            d.datetime(),
-            q("watermark"),
-            d.datetime(),
-            q("payload"),
-            q("topic"),
-            q("kafka_partition"),
-            q("kafka_offset"),
-            d.table_suffix()
-        );
-        out.push((late.clone(), sql, names.map(String::from).to_vec()));
-    }
-    for t in &schema.records {
-        let mut cols: Vec<String> = t
-            .columns
-            .iter()
-            .map(|(c, kind, key)| {
-                format!(
-                    "{} {}{}",
-                    q(c),
-                    d.column_type(*kind, *key),
-                    if *key { " NOT NULL" } else { " NULL" }
-                )
-            })
-            .collect();
-        let key: Vec<String> = t.columns.iter().filter(|c| c.2).map(|c| q(&c.0)).collect();
-        cols.push(format!("PRIMARY KEY ({})", key.join(", ")));
-        let names = t.columns.iter().map(|c| c.0.clone()).collect();
-        out.push((t.name.clone(), create_table(d, &t.name, &cols), names));
-    }
-    out
-}
-
-fn dt(ms: Millis) -> SqlValue {
-    SqlValue::DateTime(event_time::to_datetime(ms))
-}
-
-/// The statements of one commit, in order: fences, watermarks, windows,
-/// records, late events.
-pub fn plan_commit(
-    d: Dialect,
-    group_id: &str,
-    schema: &Schema,
-    batch: &CommitBatch,
-) -> (Vec<Statement>, CommitSummary) {
-    let mut out = Vec::new();
-    let mut summary = CommitSummary::default();
-    let str_ = |s: &str| SqlValue::Str(s.to_owned());
-    for o in &batch.offsets {
-        match o.expected {
-            Some(expected) => out.push(Statement {
-                sql: "UPDATE logpipe_offsets SET next_offset = ? WHERE group_id = ? AND topic = ? AND kafka_partition = ? AND next_offset = ?".into(),
-                params: vec![SqlValue::Int(o.next), str_(group_id), str_(&o.topic), SqlValue::Int(o.partition.into()), SqlValue::Int(expected)],
-                check: Check::FenceUpdate { topic: o.topic.clone(), partition: o.partition, expected },
-            }),
-            None => out.push(Statement {
-                sql: "INSERT INTO logpipe_offsets (group_id, topic, kafka_partition, next_offset) VALUES (?, ?, ?, ?)".into(),
-                params: vec![str_(group_id), str_(&o.topic), SqlValue::Int(o.partition.into()), SqlValue::Int(o.next)],
-                check: Check::FenceInsert { topic: o.topic.clone(), partition: o.partition },
-            }),
-        }
-    }
-    if !batch.watermarks.is_empty() {
-        let cols = [
-            "group_id",
-            "aggregation",
-            "topic",
-            "kafka_partition",
-            "max_event_time_ms",
-        ]
-        .map(String::from);
-        let mut params = Vec::new();
-        for w in &batch.watermarks {
-            params.extend([
-                str_(group_id),
-                str_(&w.aggregation),
-                str_(&w.topic),
-                SqlValue::Int(w.partition.into()),
-                SqlValue::Int(w.max_event_time),
-            ]);
-        }
-        let sql = d.upsert(
-            "logpipe_watermarks",
-            &cols,
-            &cols[..4],
-            &[("max_event_time_ms".into(), Update::Greatest)],
-            batch.watermarks.len(),
-        );
-        out.push(Statement {
-            sql,
-            params,
-            check: Check::None,
-        });
-    }
-    for (i, rows) in &batch.aggregates {
-        let t = &schema.aggregates[*i];
-        plan_windows(d, t, rows, &mut out);
-        summary.rows.push((t.name.clone(), rows.len() as u64));
-    }
-    for (i, rows) in &batch.records {
-        let t = &schema.records[*i];
-        plan_records(d, t, rows, &mut out);
-        summary.rows.push((t.name.clone(), rows.len() as u64));
-    }
-    for (i, late) in &batch.late {
-        let table = schema.late_tables[*i]
-            .as_deref()
-            .expect("late events only for aggregations with a late table");
-        let per_row = 6;
-        for chunk in late.chunks(MAX_PARAMS / per_row) {
-            let mut sql = format!(
-                "{} {} (topic, kafka_partition, kafka_offset, event_time, watermark, payload) VALUES ",
-                d.insert_ignore(),
-                d.quote(table)
-            );
-            sql.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", "));
-            let params = chunk
-                .iter()
-                .flat_map(|e| {
-                    [
-                        str_(&e.topic),
-                        SqlValue::Int(e.partition.into()),
-                        SqlValue::Int(e.offset),
-                        dt(e.event_time),
-                        dt(e.watermark),
-                        SqlValue::Str(e.payload.clone()),
-                    ]
-                })
-                .collect();
-            out.push(Statement {
-                sql,
-                params,
-                check: Check::None,
-            });
-        }
-        summary.rows.push((table.to_owned(), late.len() as u64));
-    }
-    (out, summary)
-}
-
-fn plan_windows(d: Dialect, t: &AggregateTable, rows: &[WindowRow], out: &mut Vec<Statement>) {
-    let mut columns = vec!["window_start".to_string(), "window_end".to_string()];
-    columns.extend(t.group_columns.iter().cloned());
-    let key = columns.clone();
-    columns.extend(t.measure_columns.iter().map(|(c, _)| c.clone()));
-    let updates: Vec<(String, Update)> = t
-        .measure_columns
-        .iter()
-        .map(|(c, k)| {
-            let u = match k {
-                MeasureKind::Count | MeasureKind::Sum => Update::Add,
-                MeasureKind::Min => Update::Least,
-                MeasureKind::Max => Update::Greatest,
-            };
-            (c.clone(), u)
-        })
-        .collect();
-    for chunk in rows.chunks(MAX_PARAMS / columns.len()) {
-        let mut params = Vec::with_capacity(chunk.len() * columns.len());
-        for r in chunk {
-            params.push(dt(r.start));
-            params.push(dt(r.end));
-            params.extend(r.group.iter().map(|g| SqlValue::Str(g.clone())));
-            for ((_, kind), v) in t.measure_columns.iter().zip(r.values.iter()) {
-                params.push(match kind {
-                    MeasureKind::Count => SqlValue::Int(*v as i64),
-                    MeasureKind::Sum => SqlValue::Float(*v),
-                    MeasureKind::Min | MeasureKind::Max if v.is_finite() => SqlValue::Float(*v),
-                    MeasureKind::Min | MeasureKind::Max => SqlValue::Null,
-                });
-            }
-        }
-        let sql = d.upsert(&t.name, &columns, &key, &updates, chunk.len());
-        out.push(Statement {
-            sql,
-            params,
-            check: Check::None,
-        });
-    }
-}
-
-fn plan_records(d: Dialect, t: &RecordTable, rows: &[Vec<SqlValue>], out: &mut Vec<Statement>) {
-    let columns: Vec<String> = t.columns.iter().map(|c| c.0.clone()).collect();
-    let key: Vec<String> = t
-        .columns
-        .iter()
-        .filter(|c| c.2)
-        .map(|c| c.0.clone())
-        .collect();
-    let updates: Vec<(String, Update)> = t
-        .columns
-        .iter()
-        .filter(|c| !c.2)
-        .map(|c| (c.0.clone(), Update::Replace))
-        .collect();
-    for chunk in rows.chunks(MAX_PARAMS / columns.len()) {
-        let params = chunk.iter().flatten().cloned().collect();
-        let sql = d.upsert(&t.name, &columns, &key, &updates, chunk.len());
-        out.push(Statement {
-            sql,
-            params,
-            check: Check::None,
-        });
-    }
-}
-
 /// What the store holds for one partition.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StoredPartition {
@@ -552,15 +57,50 @@ pub struct StoredPartition {
     pub max_event_times: Vec<(String, Millis)>,
 }
 
-/// One row of the seed's `log_data` table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LevelWindow {
-    pub window_start: NaiveDateTime,
-    pub window_end: NaiveDateTime,
-    pub debug: i64,
-    pub info: i64,
-    pub warn: i64,
-    pub error: i64,
+/// Whether `e` is worth a retry (server down or restarting, a deadlock).
+fn is_transient(d: Dialect, e: &sqlx::Error) -> bool {
+    match d {
+        Dialect::MySql => mysql::is_transient(e),
+        Dialect::Sqlite => sqlite::is_transient(e),
+    }
+}
+
+fn is_duplicate_key(d: Dialect, e: &sqlx::Error) -> bool {
+    match d {
+        Dialect::MySql => mysql::is_duplicate_key(e),
+        Dialect::Sqlite => sqlite::is_duplicate_key(e),
+    }
+}
+
+/// The same code on whichever pool a [`Store`] holds: sqlx's query API is
+/// generic over the database, but spelling out its bounds costs more than
+/// writing the body once for both arms.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::MySql($pool) => $body,
+            Store::Sqlite($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// Bind [`SqlValue`]s to a sqlx query of either driver.
+macro_rules! bind_values {
+    ($q:expr, $values:expr) => {{
+        let mut q = $q;
+        for v in $values {
+            q = match v {
+                SqlValue::Null => q.bind(None::<i64>),
+                SqlValue::Str(s) => q.bind(s.as_str()),
+                SqlValue::Int(i) => q.bind(*i),
+                SqlValue::Float(f) => q.bind(*f),
+                SqlValue::Bool(b) => q.bind(*b),
+                SqlValue::DateTime(d) => q.bind(*d),
+            };
+        }
+        q
+    }};
 }
 
 impl Store {
@@ -568,14 +108,13 @@ impl Store {
     /// a clear error when the server refuses. A missing MariaDB database or
     /// SQLite file is created.
     pub async fn connect(url: &str, password: Option<&str>) -> anyhow::Result<Store> {
-        if url.starts_with("sqlite:") {
-            sqlite::connect(url).await.map(Store::Sqlite)
-        } else {
-            mysql::connect(url, password).await.map(Store::MySql)
+        match Dialect::of_url(url) {
+            Dialect::Sqlite => sqlite::connect(url).await.map(Store::Sqlite),
+            Dialect::MySql => mysql::connect(url, password).await.map(Store::MySql),
         }
     }
 
-    pub fn dialect(&self) -> Dialect {
+    pub(crate) fn dialect(&self) -> Dialect {
         match self {
             Store::MySql(_) => Dialect::MySql,
             Store::Sqlite(_) => Dialect::Sqlite,
@@ -585,28 +124,26 @@ impl Store {
     /// Run the bookkeeping migrations and create the output tables; an
     /// existing table lacking a configured column is an error naming it.
     pub async fn prepare(&self, schema: &Schema) -> anyhow::Result<()> {
-        match self {
-            Store::MySql(p) => Migrator::new(mysql::migrator()).await?.run(p).await,
-            Store::Sqlite(p) => Migrator::new(sqlite::migrator()).await?.run(p).await,
-        }
-        .context("cannot apply the processor's migrations (logpipe_offsets, logpipe_watermarks)")?;
+        let migrations = EmbeddedMigrations::of(self.dialect());
+        with_pool!(self, p => Migrator::new(migrations).await?.run(p).await).context(
+            "cannot apply the processor's migrations (logpipe_offsets, logpipe_watermarks, logpipe_event_counts)",
+        )?;
+        let columns_sql = match self {
+            Store::MySql(_) => mysql::COLUMNS_SQL,
+            Store::Sqlite(_) => sqlite::COLUMNS_SQL,
+        };
         for (table, ddl, columns) in plan_tables(self.dialect(), schema) {
-            let existing = match self {
-                Store::MySql(p) => {
-                    sqlx::query(&ddl)
-                        .execute(p)
-                        .await
-                        .with_context(|| format!("cannot create table {table}"))?;
-                    mysql::columns(p, &table).await?
-                }
-                Store::Sqlite(p) => {
-                    sqlx::query(&ddl)
-                        .execute(p)
-                        .await
-                        .with_context(|| format!("cannot create table {table}"))?;
-                    sqlite::columns(p, &table).await?
-                }
-            };
+            let existing: Vec<String> = with_pool!(self, p => {
+                sqlx::query(&ddl)
+                    .execute(p)
+                    .await
+                    .with_context(|| format!("cannot create table {table}"))?;
+                sqlx::query_scalar(columns_sql)
+                    .bind(&table)
+                    .fetch_all(p)
+                    .await
+                    .with_context(|| format!("cannot read the columns of {table}"))?
+            });
             let missing: Vec<&String> = columns
                 .iter()
                 .filter(|c| !existing.iter().any(|e| e.eq_ignore_ascii_case(c)))
@@ -655,15 +192,12 @@ impl Store {
                 Err(e) => e,
             };
             let sql = e.chain().find_map(|c| c.downcast_ref::<sqlx::Error>());
-            let transient = sql.is_some_and(|s| {
-                if url.starts_with("sqlite:") {
-                    sqlite::is_transient(s)
-                } else {
-                    mysql::is_transient(s)
-                }
-            });
-            if !transient {
-                let fix = sql.and_then(mysql::fix_for).unwrap_or(
+            let dialect = Dialect::of_url(url);
+            if !sql.is_some_and(|s| is_transient(dialect, s)) {
+                let fix = sql
+                    .filter(|_| dialect == Dialect::MySql)
+                    .and_then(mysql::fix_for)
+                    .unwrap_or(
                     "retrying cannot fix this: correct the database, its tables or process.database_url and start again",
                 );
                 return Err(e.context(format!("cannot open the store: {fix}")));
@@ -694,9 +228,45 @@ impl Store {
     /// restarting, deadlock) or not (missing table or privilege, a bug):
     /// [`CommitError::Transient`] or [`CommitError::Fatal`].
     pub fn classify(&self, e: sqlx::Error) -> CommitError {
-        match self {
-            Store::MySql(_) => mysql::classify(e),
-            Store::Sqlite(_) => sqlite::classify(e),
+        if is_transient(self.dialect(), &e) {
+            CommitError::Transient(e)
+        } else {
+            CommitError::Fatal(e)
+        }
+    }
+
+    /// What one statement's result means for its commit: fine, fenced
+    /// (this consumer lost the partition), or failed as [`Store::classify`]
+    /// says.
+    fn outcome(
+        &self,
+        fence: Option<&Fence>,
+        result: Result<u64, sqlx::Error>,
+    ) -> Result<(), CommitError> {
+        match (fence, result) {
+            (
+                Some(Fence::Update {
+                    topic,
+                    partition,
+                    expected,
+                }),
+                Ok(rows),
+            ) if rows != 1 => Err(CommitError::Fenced {
+                topic: topic.clone(),
+                partition: *partition,
+                expected: Some(*expected),
+            }),
+            (Some(Fence::Insert { topic, partition }), Err(e))
+                if is_duplicate_key(self.dialect(), &e) =>
+            {
+                Err(CommitError::Fenced {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    expected: None,
+                })
+            }
+            (_, Ok(_)) => Ok(()),
+            (_, Err(e)) => Err(self.classify(e)),
         }
     }
 
@@ -707,32 +277,25 @@ impl Store {
         topic: &str,
         partition: i32,
     ) -> Result<StoredPartition, sqlx::Error> {
-        // The same SQL on either pool type (as with `bind_values!`).
-        macro_rules! load {
-            ($pool:expr) => {{
-                let next_offset: Option<i64> = sqlx::query_scalar(
-                    "SELECT next_offset FROM logpipe_offsets WHERE group_id = ? AND topic = ? AND kafka_partition = ?",
-                )
-                .bind(group_id)
-                .bind(topic)
-                .bind(partition)
-                .fetch_optional($pool)
-                .await?;
-                let max_event_times: Vec<(String, i64)> = sqlx::query_as(
-                    "SELECT aggregation, max_event_time_ms FROM logpipe_watermarks WHERE group_id = ? AND topic = ? AND kafka_partition = ?",
-                )
-                .bind(group_id)
-                .bind(topic)
-                .bind(partition)
-                .fetch_all($pool)
-                .await?;
-                Ok(StoredPartition { next_offset, max_event_times })
-            }};
-        }
-        match self {
-            Store::MySql(p) => load!(p),
-            Store::Sqlite(p) => load!(p),
-        }
+        with_pool!(self, p => {
+            let next_offset: Option<i64> = sqlx::query_scalar(
+                "SELECT next_offset FROM logpipe_offsets WHERE group_id = ? AND topic = ? AND kafka_partition = ?",
+            )
+            .bind(group_id)
+            .bind(topic)
+            .bind(partition)
+            .fetch_optional(p)
+            .await?;
+            let max_event_times: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT aggregation, max_event_time_ms FROM logpipe_watermarks WHERE group_id = ? AND topic = ? AND kafka_partition = ?",
+            )
+            .bind(group_id)
+            .bind(topic)
+            .bind(partition)
+            .fetch_all(p)
+            .await?;
+            Ok(StoredPartition { next_offset, max_event_times })
+        })
     }
 
     /// Write `batch` in one transaction.
@@ -743,139 +306,20 @@ impl Store {
         batch: &CommitBatch,
     ) -> Result<CommitSummary, CommitError> {
         let (statements, summary) = plan_commit(self.dialect(), group_id, schema, batch);
-        match self {
-            Store::MySql(p) => mysql::execute(p, &statements).await?,
-            Store::Sqlite(p) => sqlite::execute(p, &statements).await?,
-        }
+        with_pool!(self, p => {
+            let mut tx = p.begin().await.map_err(|e| self.classify(e))?;
+            for s in &statements {
+                let result = bind_values!(sqlx::query(&s.sql), &s.params)
+                    .execute(&mut *tx)
+                    .await;
+                self.outcome(s.fence.as_ref(), result.map(|r| r.rows_affected()))?;
+            }
+            tx.commit().await.map_err(|e| self.classify(e))?;
+        });
         Ok(summary)
     }
 
-    /// The latest `limit` rows of the seed's `log_data` table, newest first.
-    pub async fn latest_windows(&self, limit: u32) -> anyhow::Result<Vec<LevelWindow>> {
-        let sql = format!(
-            "SELECT window_start, window_end, debug_count, info_count, warn_count, error_count FROM {} ORDER BY window_start DESC LIMIT {limit}",
-            self.dialect().quote("log_data")
-        );
-        match self {
-            Store::MySql(p) => mysql::level_windows(p, &sql).await,
-            Store::Sqlite(p) => sqlite::level_windows(p, &sql).await,
-        }
-        .context("cannot read log_data")
-    }
-
     pub async fn close(&self) {
-        match self {
-            Store::MySql(p) => p.close().await,
-            Store::Sqlite(p) => p.close().await,
-        }
-    }
-}
-
-/// The latest `limit` windows of the seed's `log_data` table in the store
-/// at `database_url`, newest first (for `logpipe demo`).
-pub async fn latest_windows(database_url: &str, limit: u32) -> anyhow::Result<Vec<LevelWindow>> {
-    let store = Store::connect(database_url, None).await?;
-    let rows = store.latest_windows(limit).await;
-    store.close().await;
-    rows
-}
-
-/// The processor's bookkeeping migrations, compiled into the binary:
-/// (version, description, SQL).
-#[derive(Debug)]
-pub struct EmbeddedMigrations(&'static [(i64, &'static str, &'static str)]);
-
-impl<'s> MigrationSource<'s> for EmbeddedMigrations {
-    fn resolve(
-        self,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
-        let migrations = self
-            .0
-            .iter()
-            .map(|(version, description, sql)| {
-                Migration::new(
-                    *version,
-                    (*description).into(),
-                    MigrationType::Simple,
-                    (*sql).into(),
-                    false,
-                )
-            })
-            .collect();
-        Box::pin(std::future::ready(Ok(migrations)))
-    }
-}
-
-/// Bind [`SqlValue`]s to a sqlx query of either driver.
-macro_rules! bind_values {
-    ($q:expr, $values:expr) => {{
-        let mut q = $q;
-        for v in $values {
-            q = match v {
-                SqlValue::Null => q.bind(None::<i64>),
-                SqlValue::Str(s) => q.bind(s.as_str()),
-                SqlValue::Int(i) => q.bind(*i),
-                SqlValue::Float(f) => q.bind(*f),
-                SqlValue::Bool(b) => q.bind(*b),
-                SqlValue::DateTime(d) => q.bind(*d),
-            };
-        }
-        q
-    }};
-}
-pub(crate) use bind_values;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::pipeline::Pipeline;
-    use crate::ProcessConfig;
-
-    #[test]
-    fn seed_table_has_the_seed_shape() {
-        let schema = Pipeline::new(&ProcessConfig::default()).schema();
-        let tables = plan_tables(Dialect::MySql, &schema);
-        assert_eq!(tables[0].0, "log_data");
-        assert_eq!(
-            tables[0].2,
-            [
-                "window_start",
-                "window_end",
-                "debug_count",
-                "info_count",
-                "warn_count",
-                "error_count"
-            ]
-        );
-        assert!(
-            tables[0]
-                .1
-                .contains("PRIMARY KEY (`window_start`, `window_end`)"),
-            "{}",
-            tables[0].1
-        );
-    }
-
-    #[test]
-    fn upserts_add_counts_and_merge_min_max() {
-        let cols = ["window_start", "c", "m"].map(String::from);
-        let sql = Dialect::MySql.upsert(
-            "t",
-            &cols,
-            &cols[..1],
-            &[("c".into(), Update::Add), ("m".into(), Update::Least)],
-            2,
-        );
-        assert_eq!(
-            sql,
-            "INSERT INTO `t` (`window_start`, `c`, `m`) VALUES (?, ?, ?), (?, ?, ?) ON DUPLICATE KEY UPDATE `c` = `c` + VALUES(`c`), `m` = LEAST(COALESCE(`m`, VALUES(`m`)), COALESCE(VALUES(`m`), `m`))"
-        );
-        let sql = Dialect::Sqlite.upsert("t", &cols, &cols[..1], &[("c".into(), Update::Add)], 1);
-        assert!(
-            sql.ends_with(
-                "ON CONFLICT (\"window_start\") DO UPDATE SET \"c\" = \"t\".\"c\" + excluded.\"c\""
-            ),
-            "{sql}"
-        );
+        with_pool!(self, p => p.close().await)
     }
 }

@@ -1,26 +1,15 @@
-//! MariaDB/MySQL driver of the store: connection (password from a file,
-//! database created when missing), migrations, and transactional execution
-//! of planned statements with error classification.
+//! What is MariaDB/MySQL-specific in the store: connecting (password from a
+//! file, the database created when missing), reading a table's columns, and
+//! recognising errors by their server error number. Everything else is
+//! shared with SQLite in [`super::Store`].
 
 use std::str::FromStr;
 
 use anyhow::Context;
-use chrono::NaiveDateTime;
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPoolOptions};
-use sqlx::{Connection, MySqlConnection, MySqlPool, Row};
+use sqlx::{Connection, MySqlConnection, MySqlPool};
 
-use super::{bind_values, CommitError, EmbeddedMigrations, LevelWindow, Statement};
-use crate::records::SqlValue;
-
-pub fn migrator() -> EmbeddedMigrations {
-    EmbeddedMigrations(&[(
-        1,
-        "processor bookkeeping",
-        include_str!("../../migrations/mysql/0001_bookkeeping.sql"),
-    )])
-}
-
-pub async fn connect(url: &str, password: Option<&str>) -> anyhow::Result<MySqlPool> {
+pub(super) async fn connect(url: &str, password: Option<&str>) -> anyhow::Result<MySqlPool> {
     let url = url.replacen("mariadb://", "mysql://", 1);
     let mut opts = MySqlConnectOptions::from_str(&url)
         .with_context(|| format!("invalid database_url \"{url}\""))?;
@@ -73,7 +62,7 @@ fn mysql_number(e: &sqlx::Error) -> Option<u16> {
     }
 }
 
-fn is_duplicate_key(e: &sqlx::Error) -> bool {
+pub(super) fn is_duplicate_key(e: &sqlx::Error) -> bool {
     mysql_number(e) == Some(1062)
 }
 
@@ -94,14 +83,6 @@ pub(super) fn is_transient(e: &sqlx::Error) -> bool {
     }
 }
 
-pub(super) fn classify(e: sqlx::Error) -> CommitError {
-    if is_transient(&e) {
-        CommitError::Transient(e)
-    } else {
-        CommitError::Fatal(e)
-    }
-}
-
 /// What an operator must do about an error retrying cannot fix, if we know.
 pub(super) fn fix_for(e: &sqlx::Error) -> Option<&'static str> {
     match mysql_number(e)? {
@@ -115,41 +96,5 @@ pub(super) fn fix_for(e: &sqlx::Error) -> Option<&'static str> {
     }
 }
 
-pub async fn execute(pool: &MySqlPool, statements: &[Statement]) -> Result<(), CommitError> {
-    let mut tx = pool.begin().await.map_err(classify)?;
-    for s in statements {
-        let result = bind_values!(sqlx::query(&s.sql), &s.params)
-            .execute(&mut *tx)
-            .await;
-        s.check.outcome(
-            result.map(|r| r.rows_affected()),
-            is_duplicate_key,
-            classify,
-        )?;
-    }
-    tx.commit().await.map_err(classify)
-}
-
-pub async fn columns(pool: &MySqlPool, table: &str) -> anyhow::Result<Vec<String>> {
-    sqlx::query_scalar("SELECT CAST(COLUMN_NAME AS CHAR) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?")
-        .bind(table)
-        .fetch_all(pool)
-        .await
-        .with_context(|| format!("cannot read the columns of {table}"))
-}
-
-pub async fn level_windows(pool: &MySqlPool, sql: &str) -> Result<Vec<LevelWindow>, sqlx::Error> {
-    let rows = sqlx::query(sql).fetch_all(pool).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(LevelWindow {
-                window_start: r.try_get::<NaiveDateTime, _>(0)?,
-                window_end: r.try_get::<NaiveDateTime, _>(1)?,
-                debug: r.try_get(2)?,
-                info: r.try_get(3)?,
-                warn: r.try_get(4)?,
-                error: r.try_get(5)?,
-            })
-        })
-        .collect()
-}
+/// The columns of `table` in the connected database.
+pub(super) const COLUMNS_SQL: &str = "SELECT CAST(COLUMN_NAME AS CHAR) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?";
