@@ -43,12 +43,35 @@ impl PartitionReport {
     }
 }
 
+/// One time directory of a topic, with its committed files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedDir {
+    pub path: String,
+    /// Time bucket of the directory.
+    pub bucket: Option<i64>,
+    /// Committed files (temporaries and markers are not listed).
+    pub files: Vec<ArchivedFile>,
+}
+
 /// Every committed file of `topic` (all partitions), in no particular order.
 pub fn list_files(
     sink: &dyn Sink,
     template: &PathTemplate,
     topic: &str,
 ) -> Result<Vec<ArchivedFile>, SinkError> {
+    Ok(list_dirs(sink, template, topic)?
+        .into_iter()
+        .flat_map(|d| d.files)
+        .collect())
+}
+
+/// Every time directory of `topic`, also those holding no committed file
+/// yet (only temporaries), in no particular order.
+pub fn list_dirs(
+    sink: &dyn Sink,
+    template: &PathTemplate,
+    topic: &str,
+) -> Result<Vec<ArchivedDir>, SinkError> {
     let mut out = Vec::new();
     walk(sink, template, topic, 0, "", &mut Vec::new(), &mut out)?;
     Ok(out)
@@ -61,7 +84,7 @@ fn walk(
     level: usize,
     dir: &str,
     fields: &mut Vec<(u8, u32)>,
-    out: &mut Vec<ArchivedFile>,
+    out: &mut Vec<ArchivedDir>,
 ) -> Result<(), SinkError> {
     let join = |name: &str| {
         if dir.is_empty() {
@@ -70,17 +93,31 @@ fn walk(
             format!("{dir}/{name}")
         }
     };
+    if level == template.depth() {
+        let bucket = template.bucket_of(fields);
+        let files = sink
+            .list(dir)?
+            .into_iter()
+            .filter(|e| !e.is_dir)
+            .filter_map(|e| {
+                FileRange::parse(&e.name)
+                    .filter(|r| r.topic == topic)
+                    .map(|range| ArchivedFile {
+                        path: join(&e.name),
+                        range,
+                        bucket,
+                    })
+            })
+            .collect();
+        out.push(ArchivedDir {
+            path: dir.to_owned(),
+            bucket,
+            files,
+        });
+        return Ok(());
+    }
     for e in sink.list(dir)? {
-        if level == template.depth() {
-            if let Some(range) = FileRange::parse(&e.name).filter(|r| !e.is_dir && r.topic == topic)
-            {
-                out.push(ArchivedFile {
-                    path: join(&e.name),
-                    range,
-                    bucket: template.bucket_of(fields),
-                });
-            }
-        } else if e.is_dir {
+        if e.is_dir {
             if let Some(key) = template.match_segment(level, &e.name, topic, None) {
                 let depth = fields.len();
                 fields.extend(key);

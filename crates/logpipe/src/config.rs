@@ -10,6 +10,7 @@ use logpipe_core::config::{
 };
 use logpipe_generator::GenerateConfig;
 use logpipe_processor::ProcessConfig;
+use logpipe_rollup::RollupConfig;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -25,6 +26,8 @@ pub struct Config {
     pub process: ProcessConfig,
     /// `logpipe archive`.
     pub archive: ArchiveConfig,
+    /// `logpipe rollup`.
+    pub rollup: RollupConfig,
 }
 
 impl Validate for Config {
@@ -33,6 +36,7 @@ impl Validate for Config {
         self.generate.validate("generate", v);
         self.process.validate(v);
         self.archive.validate(v);
+        self.rollup.validate(v);
     }
 }
 

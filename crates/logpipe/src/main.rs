@@ -5,13 +5,14 @@ mod config;
 mod demo;
 mod generate;
 mod process;
+mod rollup;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// logpipe — a log and event pipeline: generate → Kafka → process (MariaDB) / archive (HDFS).
+/// logpipe — a log and event pipeline: generate → Kafka → process (MariaDB) / archive (HDFS) → daily rollup.
 #[derive(Parser)]
 #[command(version, about, long_about = None, propagate_version = true)]
 struct Cli {
@@ -27,6 +28,8 @@ enum Command {
     Process(process::Args),
     /// Archive Kafka topics into HDFS or local files, exactly once (offset-named files, committed by rename).
     Archive(archive::Args),
+    /// Roll up one day of the archive into daily_metrics, reconciled per minute against the processor and the Kafka offsets (exit 75: not complete yet).
+    Rollup(rollup::Args),
     /// Run the whole pipeline in one process on an embedded Kafka (no services needed).
     Demo(demo::Args),
     /// Check a config file and report every problem with file:line:column.
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => runtime().and_then(|rt| rt.block_on(generate::main(args))),
         Command::Process(args) => runtime().and_then(|rt| rt.block_on(process::main(args))),
         Command::Archive(args) => runtime().and_then(|rt| rt.block_on(archive::main(args))),
+        Command::Rollup(args) => runtime().and_then(|rt| rt.block_on(rollup::main(args))),
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::main(args))),
     };
     match result {

@@ -1,0 +1,269 @@
+//! The rollup's database side: reads the processor's per-minute counts and
+//! stored offsets, and replaces a day's rows of `daily_metrics` and
+//! `daily_reconciliation` in one transaction. MariaDB/MySQL in production,
+//! SQLite for the embedded demo.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{MySqlPool, Row, SqlitePool};
+
+use crate::daily::MetricRow;
+use crate::reconcile::{Processed, Reconciliation};
+
+/// A connected rollup database.
+pub enum Store {
+    MySql(MySqlPool),
+    Sqlite(SqlitePool),
+}
+
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::MySql($pool) => $body,
+            Store::Sqlite($pool) => $body,
+        }
+    };
+}
+
+const MYSQL_TABLES: [&str; 2] = [
+    "CREATE TABLE IF NOT EXISTS daily_metrics (
+  day DATE NOT NULL,
+  topic VARCHAR(190) NOT NULL,
+  metric VARCHAR(64) NOT NULL,
+  dimensions VARCHAR(190) NOT NULL,
+  value DOUBLE NOT NULL,
+  computed_at DATETIME NOT NULL,
+  PRIMARY KEY (day, topic, metric, dimensions)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    "CREATE TABLE IF NOT EXISTS daily_reconciliation (
+  day DATE NOT NULL,
+  topic VARCHAR(190) NOT NULL,
+  archived BIGINT NOT NULL,
+  offsets BIGINT NOT NULL,
+  marked BIGINT NOT NULL,
+  streamed BIGINT NOT NULL,
+  late BIGINT NOT NULL,
+  unreadable BIGINT NOT NULL,
+  mismatched_minutes INT NOT NULL,
+  status VARCHAR(16) NOT NULL,
+  detail TEXT NOT NULL,
+  checked_at DATETIME NOT NULL,
+  PRIMARY KEY (day, topic)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+];
+
+const SQLITE_TABLES: [&str; 2] = [
+    "CREATE TABLE IF NOT EXISTS daily_metrics (
+  day TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  dimensions TEXT NOT NULL,
+  value REAL NOT NULL,
+  computed_at TEXT NOT NULL,
+  PRIMARY KEY (day, topic, metric, dimensions)
+)",
+    "CREATE TABLE IF NOT EXISTS daily_reconciliation (
+  day TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  archived INTEGER NOT NULL,
+  offsets INTEGER NOT NULL,
+  marked INTEGER NOT NULL,
+  streamed INTEGER NOT NULL,
+  late INTEGER NOT NULL,
+  unreadable INTEGER NOT NULL,
+  mismatched_minutes INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  checked_at TEXT NOT NULL,
+  PRIMARY KEY (day, topic)
+)",
+];
+
+/// Rows per multi-row INSERT.
+const CHUNK: usize = 500;
+
+impl Store {
+    /// Connect and create the rollup's tables if missing.
+    pub async fn open(url: &str, password: Option<&str>) -> anyhow::Result<Store> {
+        let store = if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .with_context(|| format!("invalid database_url \"{url}\""))?
+                .create_if_missing(true);
+            Store::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(opts)
+                    .await
+                    .with_context(|| format!("cannot open the database {url}"))?,
+            )
+        } else {
+            let url = url.replacen("mariadb://", "mysql://", 1);
+            let mut opts = MySqlConnectOptions::from_str(&url)
+                .with_context(|| format!("invalid database_url \"{url}\""))?;
+            if let Some(pw) = password {
+                opts = opts.password(pw);
+            }
+            Store::MySql(
+                MySqlPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(std::time::Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await
+                    .with_context(|| format!("cannot connect to the database at {url}"))?,
+            )
+        };
+        let ddl = match &store {
+            Store::MySql(_) => MYSQL_TABLES,
+            Store::Sqlite(_) => SQLITE_TABLES,
+        };
+        for sql in ddl {
+            with_pool!(&store, p => sqlx::query(sql).execute(p).await.map(drop)).context(
+                "cannot create the rollup's tables (daily_metrics, daily_reconciliation)",
+            )?;
+        }
+        Ok(store)
+    }
+
+    /// The processor's counts of `topic` for minutes in `[from, to)` (UTC
+    /// epoch seconds).
+    pub async fn processed_minutes(
+        &self,
+        group_id: &str,
+        topic: &str,
+        from: i64,
+        to: i64,
+    ) -> anyhow::Result<BTreeMap<i64, Processed>> {
+        let sql = "SELECT minute_start, events, late FROM logpipe_event_counts \
+                   WHERE group_id = ? AND topic = ? AND minute_start >= ? AND minute_start < ?";
+        let rows: Vec<(i64, i64, i64)> = with_pool!(self, p => {
+            sqlx::query(sql)
+                .bind(group_id)
+                .bind(topic)
+                .bind(from)
+                .bind(to)
+                .fetch_all(p)
+                .await
+                .map(|rows| {
+                    rows.iter()
+                        .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1), r.get::<i64, _>(2)))
+                        .collect()
+                })
+        })
+        .context(
+            "cannot read logpipe_event_counts (written by `logpipe process`; does the processor \
+             run with this database and version?)",
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|(m, events, late)| {
+                (
+                    m,
+                    Processed {
+                        events: events as u64,
+                        late: late as u64,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// The processor's next offset per partition of `topic`; none before
+    /// the processor first ran (its table does not exist yet).
+    pub async fn processor_offsets(
+        &self,
+        group_id: &str,
+        topic: &str,
+    ) -> anyhow::Result<BTreeMap<i32, i64>> {
+        let sql = "SELECT kafka_partition, next_offset FROM logpipe_offsets WHERE group_id = ? AND topic = ?";
+        let rows: Result<Vec<(i32, i64)>, sqlx::Error> = with_pool!(self, p => {
+            sqlx::query(sql)
+                .bind(group_id)
+                .bind(topic)
+                .fetch_all(p)
+                .await
+                .map(|rows| rows.iter().map(|r| (r.get::<i32, _>(0), r.get::<i64, _>(1))).collect())
+        });
+        let rows = match rows {
+            Err(e) if is_missing_table(&e) => Vec::new(),
+            r => r.context("cannot read logpipe_offsets (written by `logpipe process`)")?,
+        };
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Replace `day`'s rows of `topics` in both tables, in one transaction.
+    pub async fn replace_day(
+        &self,
+        day: NaiveDate,
+        topics: &[String],
+        metrics: &[MetricRow],
+        reconciliations: &[Reconciliation],
+    ) -> anyhow::Result<()> {
+        let day_s = day.format("%Y-%m-%d").to_string();
+        let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for t in topics {
+                for table in ["daily_metrics", "daily_reconciliation"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE day = ? AND topic = ?"))
+                        .bind(&day_s)
+                        .bind(t)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            for chunk in metrics.chunks(CHUNK) {
+                let sql = format!(
+                    "INSERT INTO daily_metrics (day, topic, metric, dimensions, value, computed_at) VALUES {}",
+                    vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for m in chunk {
+                    q = q.bind(&day_s).bind(&m.topic).bind(&m.metric).bind(&m.dimensions).bind(m.value).bind(&now);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            for r in reconciliations {
+                sqlx::query(
+                    "INSERT INTO daily_reconciliation (day, topic, archived, offsets, marked, streamed, late, \
+                     unreadable, mismatched_minutes, status, detail, checked_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(&day_s)
+                .bind(&r.topic)
+                .bind(r.archived as i64)
+                .bind(r.offsets as i64)
+                .bind(r.marked as i64)
+                .bind(r.streamed as i64)
+                .bind(r.late as i64)
+                .bind(r.unreadable as i64)
+                .bind(r.mismatched_minutes as i64)
+                .bind(r.status())
+                .bind(r.detail())
+                .bind(&now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await
+        })
+        .with_context(|| format!("cannot write the rollup of {day_s} (daily_metrics, daily_reconciliation)"))
+    }
+
+    pub async fn close(self) {
+        with_pool!(self, p => p.close().await)
+    }
+}
+
+/// "Table doesn't exist": MySQL's SQLSTATE 42S02, SQLite's "no such table".
+fn is_missing_table(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.code().as_deref() == Some("42S02") || db.message().contains("no such table")
+        }
+        _ => false,
+    }
+}

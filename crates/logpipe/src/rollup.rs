@@ -1,0 +1,215 @@
+//! `logpipe rollup`: the daily batch. Wires the archiver's reader (sinks,
+//! path template, formats) to the rollup through
+//! [`logpipe_rollup::ArchiveSource`], and the processor's time field and
+//! consumer group to the reconciliation, so neither daemon imports the other.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use logpipe_archiver::path::{local_seconds, PathTemplate, Zone};
+use logpipe_archiver::sink::Sink;
+use logpipe_archiver::verify;
+use logpipe_core::archive::{SuccessMarker, SUCCESS_MARKER};
+use logpipe_core::config::{HumanDuration, Validate, Validator};
+use logpipe_rollup::{ArchiveDir, ArchiveFile, ArchiveSource, Job, Outcome, TopicJob};
+
+use crate::config::Config;
+
+/// sysexits' EX_TEMPFAIL: the day is not complete yet; try again later.
+const EX_TEMPFAIL: u8 = 75;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Config file (TOML) with `[rollup]`, and the `[archive]` (and
+    /// `[process]`) sections of the daemons whose output it reads.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// The day to roll up (YYYY-MM-DD, in the archive's time zone);
+    /// default: yesterday there.
+    #[arg(long)]
+    date: Option<chrono::NaiveDate>,
+    /// How long to wait for the archive and the processor to cover the
+    /// day (e.g. "2h", "0s"), overriding `[rollup] wait`.
+    #[arg(long)]
+    wait: Option<HumanDuration>,
+    /// Topic to roll up (repeatable), overriding the config.
+    #[arg(long = "topic")]
+    topics: Vec<String>,
+    /// Pushgateway base URL, overriding `[rollup] pushgateway`.
+    #[arg(long)]
+    pushgateway: Option<String>,
+}
+
+pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
+    let config = Config::load_for(args.config.as_deref(), "rollup")?;
+    let mut rollup = config.rollup.clone();
+    if !args.topics.is_empty() {
+        rollup.topics = args.topics;
+    }
+    if let Some(url) = args.pushgateway {
+        rollup.pushgateway = Some(url);
+    }
+    let mut v = Validator::default();
+    rollup.validate(&mut v);
+    v.into_result()?;
+
+    let archive = &config.archive;
+    let zone =
+        Zone::parse(&archive.time_zone).map_err(|e| anyhow::anyhow!("archive.time_zone: {e}"))?;
+    let template =
+        PathTemplate::parse(&archive.path).map_err(|e| anyhow::anyhow!("archive.path: {e}"))?;
+    let topics = if rollup.topics.is_empty() {
+        archive.topics.clone()
+    } else {
+        rollup.topics.clone()
+    };
+    let process = &config.process;
+    let topics: Vec<TopicJob> = topics
+        .iter()
+        .map(
+            |t| match process.aggregation.iter().find(|a| &a.topic == t) {
+                Some(a) => TopicJob {
+                    topic: t.clone(),
+                    time_field: a.time_field.clone(),
+                    time_format: a.time_format,
+                    processed: true,
+                },
+                None => TopicJob {
+                    topic: t.clone(),
+                    time_field: archive.time_field.clone(),
+                    time_format: archive.time_format,
+                    processed: false,
+                },
+            },
+        )
+        .collect();
+    let group_id = if rollup.group_id.is_empty() {
+        process.group_id.clone()
+    } else {
+        rollup.group_id.clone()
+    };
+    let date = args.date.unwrap_or_else(|| {
+        let now = chrono::Utc::now().timestamp_millis();
+        let today = chrono::DateTime::from_timestamp(local_seconds(now, zone, 0), 0)
+            .expect("now is a valid time")
+            .date_naive();
+        today.pred_opt().expect("yesterday exists")
+    });
+    let job = Job {
+        wait: args.wait.unwrap_or(rollup.wait).get(),
+        config: rollup,
+        date,
+        topics,
+        group_id,
+        settle: archive.completeness.allowed_lateness.get(),
+        markers: archive.completeness.markers,
+    };
+    if !job.markers {
+        tracing::warn!(
+            "archive.completeness.markers is off: the sensor can only go by the clock, \
+             not by the archiver's _SUCCESS markers"
+        );
+    }
+    let sink = logpipe_archiver::sink::open(archive, tokio::runtime::Handle::current())?;
+    let source = Arc::new(Archive {
+        sink,
+        template,
+        zone,
+    });
+    let description = source.describe();
+    match logpipe_rollup::run(job, source).await? {
+        Outcome::Reconciled(rs) => {
+            for r in &rs {
+                println!("{date} {}: ok: {}", r.topic, r.detail());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Mismatch(rs) => {
+            for r in &rs {
+                println!("{date} {}: {}: {}", r.topic, r.status(), r.detail());
+            }
+            eprintln!(
+                "error: {date} does not reconcile (rows written to daily_reconciliation; \
+                 `logpipe archive verify --date {date}` checks the archive's offsets)"
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Outcome::Incomplete(missing) => {
+            eprintln!(
+                "error: {date} is not complete in {description} or in the processor \
+                 after waiting; missing:"
+            );
+            for m in &missing {
+                eprintln!("  {m}");
+            }
+            Ok(ExitCode::from(EX_TEMPFAIL))
+        }
+    }
+}
+
+/// The archive as the archiver wrote it.
+struct Archive {
+    sink: Box<dyn Sink>,
+    template: PathTemplate,
+    zone: Zone,
+}
+
+impl ArchiveSource for Archive {
+    fn describe(&self) -> String {
+        self.sink.describe()
+    }
+
+    fn local_seconds(&self, utc_ms: i64) -> i64 {
+        local_seconds(utc_ms, self.zone, 0)
+    }
+
+    fn dirs(&self, topic: &str, from: i64, to: i64) -> anyhow::Result<Vec<ArchiveDir>> {
+        Ok(
+            verify::list_dirs(self.sink.as_ref(), &self.template, topic)?
+                .into_iter()
+                .filter_map(|d| {
+                    let bucket = d.bucket.filter(|b| *b >= from && *b < to)?;
+                    Some(ArchiveDir {
+                        path: d.path,
+                        bucket,
+                        files: d
+                            .files
+                            .into_iter()
+                            .map(|f| ArchiveFile {
+                                path: f.path,
+                                range: f.range,
+                            })
+                            .collect(),
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    fn marker(&self, dir: &ArchiveDir) -> anyhow::Result<Option<SuccessMarker>> {
+        let present = self
+            .sink
+            .list(&dir.path)?
+            .iter()
+            .any(|e| !e.is_dir && e.name == SUCCESS_MARKER);
+        if !present {
+            return Ok(None);
+        }
+        let path = format!("{}/{SUCCESS_MARKER}", dir.path);
+        let raw = self.sink.read(&path)?;
+        serde_json::from_slice(&raw)
+            .map(Some)
+            .with_context(|| format!("{path}: not a logpipe _SUCCESS marker"))
+    }
+
+    fn records(&self, file: &ArchiveFile) -> anyhow::Result<Vec<Vec<u8>>> {
+        let f = verify::ArchivedFile {
+            path: file.path.clone(),
+            range: file.range.clone(),
+            bucket: None,
+        };
+        Ok(verify::read_records(self.sink.as_ref(), &f)?)
+    }
+}
