@@ -152,6 +152,7 @@ mod tests {
                     late: 1,
                     unreadable: 0,
                     mismatched_minutes: 0,
+                    processed: true,
                     problems: vec![],
                 }],
                 ..RunReport::default()

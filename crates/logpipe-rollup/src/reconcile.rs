@@ -53,6 +53,8 @@ pub struct Reconciliation {
     pub late: u64,
     pub unreadable: u64,
     pub mismatched_minutes: u64,
+    /// The processor's minutes were compared (it aggregates the topic).
+    pub processed: bool,
     pub problems: Vec<String>,
 }
 
@@ -72,10 +74,17 @@ impl Reconciliation {
     /// The problems, the first [`MAX_DETAIL`] of them, for the table.
     pub fn detail(&self) -> String {
         if self.problems.is_empty() {
-            return format!(
-                "{} records archived = offsets = processor (streamed {} + late {})",
-                self.archived, self.streamed, self.late
-            );
+            return if self.processed {
+                format!(
+                    "{} records archived = offsets = processor (streamed {} + late {})",
+                    self.archived, self.streamed, self.late
+                )
+            } else {
+                format!(
+                    "{} records archived = offsets (the processor does not aggregate this topic)",
+                    self.archived
+                )
+            };
         }
         let mut s = self.problems[..self.problems.len().min(MAX_DETAIL)].join("; ");
         if self.problems.len() > MAX_DETAIL {
@@ -149,6 +158,7 @@ pub fn reconcile(
         late,
         unreadable: archive.unreadable,
         mismatched_minutes: mismatched,
+        processed: processor.is_some(),
         problems,
     }
 }

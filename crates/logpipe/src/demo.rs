@@ -6,8 +6,11 @@
 //! archiver copies every topic into `.demo/archive` (`file://`). Needs no
 //! external service. On exit it checks that every event Kafka acknowledged
 //! was read back, that the stored windows count every server-logs event
-//! exactly once, and that the archive holds every (partition, offset) that
-//! was produced exactly once.
+//! exactly once, that the archive holds every (partition, offset) that
+//! was produced exactly once, and runs the daily rollup: events are stamped
+//! on a simulated clock from yesterday 12:00 UTC, so yesterday is a closed
+//! day that `logpipe rollup` reconciles minute by minute (archive against
+//! offsets and the processor's counts) into `daily_metrics`.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -25,6 +28,7 @@ use logpipe_generator::GenerateConfig;
 use logpipe_processor::log_data::{self, LevelWindow};
 use logpipe_processor::store::Store;
 use logpipe_processor::ProcessConfig;
+use logpipe_rollup::config::{Measure, MetricConfig, RollupConfig};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -100,7 +104,7 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
     process_kafka.set("session.timeout.ms", "6000");
     let process_stop = Shutdown::new();
     let processor = tokio::spawn(logpipe_processor::run(
-        process_config,
+        process_config.clone(),
         process_kafka.clone(),
         process_stop.clone(),
         Notifier::from_env(),
@@ -116,6 +120,17 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
     // The archiver: every topic into .demo/archive, committed by rename.
     let archive_dir = std::path::absolute(args.dir.join("archive"))?;
     let _ = std::fs::remove_dir_all(&archive_dir);
+    // Yesterday 12:00 UTC: the events' simulated clock starts there, so the
+    // rollup has a closed day to reconcile.
+    let day = chrono::Utc::now()
+        .date_naive()
+        .pred_opt()
+        .expect("yesterday");
+    let start_time = day
+        .and_hms_opt(12, 0, 0)
+        .expect("noon")
+        .and_utc()
+        .timestamp() as f64;
     let mut archive_config = ArchiveConfig {
         url: format!("file://{}", archive_dir.display()),
         topics: ScenarioKind::ALL
@@ -127,6 +142,9 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
     };
     archive_config.roll.max_age = HumanDuration::from_secs(10);
     archive_config.roll.idle_timeout = HumanDuration::from_secs(2);
+    // Markers would put yesterday's events into today's directory (they are
+    // older than the allowed lateness when they arrive).
+    archive_config.completeness.markers = false;
     let archive_stop = Shutdown::new();
     let archiver = tokio::spawn(logpipe_archiver::run(
         archive_config.clone(),
@@ -147,6 +165,7 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
                 (args.rate / 10.0).max(1.0)
             },
             duration: args.duration,
+            start_time: Some(start_time),
             ..GenerateConfig::default()
         };
         let run = logpipe_generator::run(
@@ -321,11 +340,67 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
             println!("FAILED: archive: {p}");
         }
     }
+    match rollup(day, &database_url, &process_config, &archive_config).await? {
+        logpipe_rollup::Outcome::Reconciled(rs) => {
+            for r in rs {
+                println!("rollup of {day}: {}: ok: {}", r.topic, r.detail());
+            }
+        }
+        logpipe_rollup::Outcome::Mismatch(rs) => {
+            ok = false;
+            for r in rs {
+                println!(
+                    "{}rollup of {day}: {}: {}",
+                    if r.ok() { "" } else { "FAILED: " },
+                    r.topic,
+                    r.detail()
+                );
+            }
+        }
+        logpipe_rollup::Outcome::Incomplete(missing) => {
+            ok = false;
+            println!(
+                "FAILED: rollup of {day}: not complete: {}",
+                missing.join("; ")
+            );
+        }
+    }
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `logpipe rollup --date day` of every demo topic into the demo's SQLite
+/// file: the day is over and the daemons have stopped, so nothing to wait for.
+async fn rollup(
+    day: chrono::NaiveDate,
+    database_url: &str,
+    process: &ProcessConfig,
+    archive: &ArchiveConfig,
+) -> anyhow::Result<logpipe_rollup::Outcome> {
+    let config = RollupConfig {
+        database_url: database_url.to_owned(),
+        late_horizon: HumanDuration::from_secs(0),
+        metric: vec![MetricConfig {
+            name: "events_by_level".into(),
+            topic: topic_of(ScenarioKind::ServerLogs).into(),
+            group_by: vec!["level".into()],
+            measure: Measure::Count,
+        }],
+        ..RollupConfig::default()
+    };
+    let job = logpipe_rollup::Job {
+        topics: crate::rollup::topic_jobs(process, archive, &archive.topics),
+        config,
+        date: day,
+        group_id: process.group_id.clone(),
+        settle: Duration::ZERO,
+        markers: false,
+        wait: Duration::ZERO,
+    };
+    logpipe_rollup::run(job, crate::rollup::archive_source(archive)?).await
 }
 
 /// `archive verify` of every demo topic: per (topic, partition), what the

@@ -11,8 +11,10 @@ use anyhow::Context;
 use logpipe_archiver::path::{local_seconds, PathTemplate, Zone};
 use logpipe_archiver::sink::Sink;
 use logpipe_archiver::verify;
+use logpipe_archiver::ArchiveConfig;
 use logpipe_core::archive::{SuccessMarker, SUCCESS_MARKER};
 use logpipe_core::config::{HumanDuration, Validate, Validator};
+use logpipe_processor::ProcessConfig;
 use logpipe_rollup::{ArchiveDir, ArchiveFile, ArchiveSource, Job, Outcome, TopicJob};
 
 use crate::config::Config;
@@ -58,35 +60,14 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
     let archive = &config.archive;
     let zone =
         Zone::parse(&archive.time_zone).map_err(|e| anyhow::anyhow!("archive.time_zone: {e}"))?;
-    let template =
-        PathTemplate::parse(&archive.path).map_err(|e| anyhow::anyhow!("archive.path: {e}"))?;
     let topics = if rollup.topics.is_empty() {
         archive.topics.clone()
     } else {
         rollup.topics.clone()
     };
-    let process = &config.process;
-    let topics: Vec<TopicJob> = topics
-        .iter()
-        .map(
-            |t| match process.aggregation.iter().find(|a| &a.topic == t) {
-                Some(a) => TopicJob {
-                    topic: t.clone(),
-                    time_field: a.time_field.clone(),
-                    time_format: a.time_format,
-                    processed: true,
-                },
-                None => TopicJob {
-                    topic: t.clone(),
-                    time_field: archive.time_field.clone(),
-                    time_format: archive.time_format,
-                    processed: false,
-                },
-            },
-        )
-        .collect();
+    let topics = topic_jobs(&config.process, archive, &topics);
     let group_id = if rollup.group_id.is_empty() {
-        process.group_id.clone()
+        config.process.group_id.clone()
     } else {
         rollup.group_id.clone()
     };
@@ -112,12 +93,7 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
              not by the archiver's _SUCCESS markers"
         );
     }
-    let sink = logpipe_archiver::sink::open(archive, tokio::runtime::Handle::current())?;
-    let source = Arc::new(Archive {
-        sink,
-        template,
-        zone,
-    });
+    let source = archive_source(archive)?;
     let description = source.describe();
     match logpipe_rollup::run(job, source).await? {
         Outcome::Reconciled(rs) => {
@@ -147,6 +123,49 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(EX_TEMPFAIL))
         }
     }
+}
+
+/// What to roll up of each topic: the processor's time field and
+/// consumer group where it aggregates the topic, else the archive's time.
+pub fn topic_jobs(
+    process: &ProcessConfig,
+    archive: &ArchiveConfig,
+    topics: &[String],
+) -> Vec<TopicJob> {
+    topics
+        .iter()
+        .map(
+            |t| match process.aggregation.iter().find(|a| &a.topic == t) {
+                Some(a) => TopicJob {
+                    topic: t.clone(),
+                    time_field: a.time_field.clone(),
+                    time_format: a.time_format,
+                    processed: true,
+                },
+                None => TopicJob {
+                    topic: t.clone(),
+                    time_field: archive.time_field.clone(),
+                    time_format: archive.time_format,
+                    processed: false,
+                },
+            },
+        )
+        .collect()
+}
+
+/// The archive of `config`, read as the archiver wrote it (call within
+/// the runtime: HDFS calls run on it).
+pub fn archive_source(config: &ArchiveConfig) -> anyhow::Result<Arc<dyn ArchiveSource>> {
+    let zone =
+        Zone::parse(&config.time_zone).map_err(|e| anyhow::anyhow!("archive.time_zone: {e}"))?;
+    let template =
+        PathTemplate::parse(&config.path).map_err(|e| anyhow::anyhow!("archive.path: {e}"))?;
+    let sink = logpipe_archiver::sink::open(config, tokio::runtime::Handle::current())?;
+    Ok(Arc::new(Archive {
+        sink,
+        template,
+        zone,
+    }))
 }
 
 /// The archive as the archiver wrote it.
