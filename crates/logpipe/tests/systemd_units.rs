@@ -6,8 +6,11 @@
 //! fail on a unit with a typo and on an unhardened unit.
 //!
 //! verify runs in a scratch root (`--root`) holding the machine's own unit
-//! directory and the real `logpipe` binary at `/usr/bin/logpipe`, so the
-//! units' `ExecStart=` resolves exactly as on an installed host.
+//! directory, the real `logpipe` binary at `/usr/bin/logpipe` and the
+//! machine's `systemd-cat` (logpipe-failure@.service), so the units'
+//! `ExecStart=` resolves exactly as on an installed host. Exposure is
+//! measured for the services; a timer runs no process of its own (it
+//! starts logpipe-rollup.service, which is measured).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -69,6 +72,13 @@ fn verify_root() -> tempfile::TempDir {
     if std::fs::hard_link(exe, bin.join("logpipe")).is_err() {
         std::fs::copy(exe, bin.join("logpipe")).unwrap();
     }
+    // logpipe-failure@.service logs through the machine's systemd-cat.
+    let cat = ["/usr/bin/systemd-cat", "/bin/systemd-cat"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+        .expect("systemd-cat (install the systemd package)");
+    std::fs::copy(cat, bin.join("systemd-cat")).unwrap();
     std::fs::create_dir_all(root.path().join("etc/systemd/system")).unwrap();
     root
 }
@@ -153,7 +163,19 @@ fn every_unit_verifies_without_a_single_line_of_output() {
 fn every_unit_has_exposure_at_most_2() {
     let mut measured = BTreeMap::new();
     for unit in units() {
-        measured.insert(file_name(&unit), exposure(&unit));
+        if unit.extension().is_some_and(|e| e == "service") {
+            measured.insert(file_name(&unit), exposure(&unit));
+        }
+    }
+    for batch in [
+        "logpipe-rollup.service",
+        "logpipe-rollup@.service",
+        "logpipe-failure@.service",
+    ] {
+        assert!(
+            measured.contains_key(batch),
+            "{batch} measured: {measured:?}"
+        );
     }
     eprintln!("systemd-analyze security --offline=true: {measured:?}");
     for (unit, value) in &measured {
@@ -283,6 +305,79 @@ fn stop_timeouts_exceed_the_drain_timeouts() {
             stop >= drain + 10,
             "{unit}: TimeoutStopSec={stop}s must exceed [{section}] drain_timeout={drain}s by 10s or more"
         );
+    }
+}
+
+/// The rollup is a batch: `Type=oneshot`, no `Restart=` (the timer's next
+/// run, or a re-run by hand, repeats a failed day), a start timeout above
+/// the sensor's wait, exit 75 (not complete in time) a failure that
+/// `OnFailure=` reports, and a daily persistent timer that starts it.
+#[test]
+fn the_rollup_is_a_oneshot_batch_on_a_daily_timer() {
+    let config: toml::Table =
+        toml::from_str(&std::fs::read_to_string(repo().join("config/logpipe.toml")).unwrap())
+            .unwrap();
+    let wait = config
+        .get("rollup")
+        .and_then(|s| s.get("wait"))
+        .and_then(|v| v.as_str())
+        .map(seconds)
+        .unwrap_or(7200);
+    for (unit, exec) in [
+        (
+            "logpipe-rollup.service",
+            "/usr/bin/logpipe rollup --config /etc/logpipe/logpipe.toml",
+        ),
+        (
+            "logpipe-rollup@.service",
+            "/usr/bin/logpipe rollup --config /etc/logpipe/logpipe.toml --date %i",
+        ),
+    ] {
+        let d = directives(&repo().join("systemd").join(unit));
+        let get = |key: &str| -> Vec<&str> {
+            d.iter()
+                .filter(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+                .collect()
+        };
+        assert_eq!(get("Type"), ["oneshot"], "{unit}");
+        assert_eq!(get("ExecStart"), [exec], "{unit}");
+        assert_eq!(
+            get("ExecStartPre"),
+            ["/usr/bin/logpipe check-config /etc/logpipe/logpipe.toml"],
+            "{unit}"
+        );
+        assert!(
+            get("Restart").is_empty(),
+            "{unit}: no Restart= for a timer's batch"
+        );
+        assert!(
+            get("SuccessExitStatus")
+                .iter()
+                .all(|v| !v.split_whitespace().any(|c| c == "75")),
+            "{unit}: exit 75 must fail the unit"
+        );
+        assert_eq!(get("OnFailure"), ["logpipe-failure@%n.service"], "{unit}");
+        assert_eq!(
+            get("LoadCredential"),
+            ["db-password:/etc/logpipe/credentials/db-password"],
+            "{unit}"
+        );
+        let start = get("TimeoutStartSec");
+        assert_eq!(start.len(), 1, "{unit}: TimeoutStartSec=");
+        assert!(
+            seconds(start[0]) > wait,
+            "{unit}: TimeoutStartSec={} must exceed [rollup] wait={wait}s",
+            start[0]
+        );
+    }
+    let timer = directives(&repo().join("systemd/logpipe-rollup.timer"));
+    let has = |key: &str, value: &str| timer.iter().any(|(k, v)| k == key && v == value);
+    assert!(has("Unit", "logpipe-rollup.service"), "{timer:?}");
+    assert!(has("Persistent", "true"), "{timer:?}");
+    assert!(has("WantedBy", "timers.target"), "{timer:?}");
+    for key in ["OnCalendar", "RandomizedDelaySec", "AccuracySec"] {
+        assert!(timer.iter().any(|(k, _)| k == key), "timer: no {key}=");
     }
 }
 
