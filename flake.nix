@@ -1,5 +1,5 @@
 {
-  description = "logpipe: one binary for the generate, process, archive (and later rollup) daemons";
+  description = "logpipe: one binary for the generate, process, archive daemons and the daily rollup";
 
   # Only nixpkgs: the Rust dependencies come from Cargo.lock
   # (rustPlatform.buildRustPackage with cargoLock.lockFile).

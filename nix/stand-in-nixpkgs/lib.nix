@@ -24,6 +24,9 @@ let
       ints.unsigned = "unsigned";
       enum = values: { enum = values; };
       listOf = t: { listOf = t; };
+      nullOr = t: { nullOr = t; };
+      # List elements are not filled with the submodule's defaults here.
+      submodule = m: { submodule = m; };
       attrsOf = t: { attrsOf = t; };
       oneOf = ts: { oneOf = ts; };
     };

@@ -17,18 +17,24 @@ let
     else if builtins.isList v then "[" + builtins.concatStringsSep ", " (map tomlValue v) + "]"
     else throw "stand-in toml: cannot write ${builtins.typeOf v}";
 
-  # Tables after the plain keys, dotted names for nested tables.
-  tomlTable = prefix: attrs:
+  # Tables after the plain keys, dotted names for nested tables, a list of
+  # attribute sets as an array of tables ([[name]]).
+  isTableList = v: builtins.isList v && v != [ ] && builtins.all builtins.isAttrs v;
+  tomlTable = prefix: attrs: tomlTableAs "[${prefix}]" prefix attrs;
+  tomlTableAs = headerText: prefix: attrs:
     let
       names = builtins.attrNames attrs;
-      plain = builtins.filter (n: !builtins.isAttrs attrs.${n}) names;
+      plain = builtins.filter (n: !builtins.isAttrs attrs.${n} && !isTableList attrs.${n}) names;
       tables = builtins.filter (n: builtins.isAttrs attrs.${n}) names;
+      lists = builtins.filter (n: isTableList attrs.${n}) names;
       key = n: builtins.toJSON n;
-      header = if prefix == "" then "" else "[${prefix}]\n";
+      path = n: if prefix == "" then key n else "${prefix}.${key n}";
+      header = if prefix == "" then "" else "${headerText}\n";
     in
     header
     + builtins.concatStringsSep "" (map (n: "${key n} = ${tomlValue attrs.${n}}\n") plain)
-    + builtins.concatStringsSep "" (map (n: "\n" + tomlTable (if prefix == "" then key n else "${prefix}.${key n}") attrs.${n}) tables);
+    + builtins.concatStringsSep "" (map (n: "\n" + tomlTable (path n) attrs.${n}) tables)
+    + builtins.concatStringsSep "" (map (n: builtins.concatStringsSep "" (map (t: "\n" + tomlTableAs "[[${path n}]]" (path n) t) attrs.${n})) lists);
 
   self = {
     inherit lib;
@@ -42,6 +48,6 @@ let
       type = "toml";
       generate = name: value: builtins.toFile name (tomlTable "" value);
     };
-  } // lib.genAttrs [ "pkg-config" "perl" "openssl" "zlib" "zstd" "cargo" "rustc" "clippy" "rustfmt" "rust-analyzer" ] (n: fake n { });
+  } // lib.genAttrs [ "pkg-config" "perl" "openssl" "zlib" "zstd" "cargo" "rustc" "clippy" "rustfmt" "rust-analyzer" "systemd" ] (n: fake n { });
 in
 self
