@@ -16,7 +16,8 @@
 //!   variables substituted with the values Prometheus reports, returns at
 //!   least one series; every MariaDB target, Grafana's macros expanded, runs
 //!   as the SELECT-only account of `grafana/mariadb-grafana-user.sql` on the
-//!   tables the processor filled and returns rows with `time` first;
+//!   tables the processor filled and returns rows with `time` first (all but
+//!   `daily.json`'s, which need a rollup run and a Pushgateway: `NOT_LIVE`);
 //! - one alert end to end: a SIGKILLed generator's `LogpipeDaemonDown`
 //!   reaches Debian's `prometheus-alertmanager` within the rule's `for:` plus
 //!   one scrape and one evaluation interval, and resolves after a restart.
@@ -38,6 +39,10 @@ use sqlx::{Column, Connection, MySqlConnection, Row, ValueRef};
 /// and the dashboard `schemaVersion` of that release.
 const GRAFANA_VERSION: &str = "11.6";
 const SCHEMA_VERSION: u64 = 41;
+
+/// Dashboards whose queries the live test does not run: `daily.json` reads
+/// `logpipe rollup`'s tables and Pushgateway metrics.
+const NOT_LIVE: &[&str] = &["daily.json"];
 
 /// Intervals of the test's Prometheus, and the test's `for:` of the down alert.
 const SCRAPE: Duration = Duration::from_secs(1);
@@ -1027,10 +1032,15 @@ async fn run() {
         "a refused delivery is not accepted: {status} {text}"
     );
 
-    // Every Prometheus target of every dashboard returns series.
+    // Every Prometheus target of every dashboard returns series. Not
+    // daily.json: it reads the rollup's tables and its Pushgateway, which
+    // this pipeline does not fill (the tests above check its shape and types).
     let mut prom_targets = 0;
     let mut sql_targets = Vec::new();
-    for d in dashboards() {
+    for d in dashboards()
+        .into_iter()
+        .filter(|d| !NOT_LIVE.contains(&d.file.as_str()))
+    {
         let mut vars = BTreeMap::new();
         for v in d.json["templating"]["list"].as_array().unwrap() {
             let name = str_of(v, "name").to_owned();
