@@ -150,10 +150,30 @@ fn the_role_renders_configs_the_binary_accepts() {
                 "{variant}/{daemon} names another unit's credentials:\n{config}"
             );
         }
+        // The rollup's file: the archive it reads and the processor's group,
+        // with its own credential only (the rollup reads no Kafka).
+        let config = read(&format!("all/{variant}/logpipe-rollup.toml"));
+        let table: toml::Table = toml::from_str(&config).unwrap();
+        let mut sections: Vec<&str> = table.keys().map(String::as_str).collect();
+        sections.sort();
+        assert_eq!(
+            sections,
+            ["archive", "kafka", "process", "rollup"],
+            "{variant}/rollup:\n{config}"
+        );
+        assert!(
+            config.contains("/run/credentials/logpipe-rollup.service/db-password")
+                && !["generate", "process", "archive"]
+                    .iter()
+                    .any(|other| config.contains(&format!("logpipe-{other}.service"))),
+            "{variant}/rollup names another unit's credentials:\n{config}"
+        );
     }
     // One daemon: the single /etc/logpipe/logpipe.toml the units read.
     let single: toml::Table = toml::from_str(&read("single.toml")).unwrap();
     assert!(single.contains_key("process") && !single.contains_key("generate"));
+    let rollup: toml::Table = toml::from_str(&read("rollup/logpipe.toml")).unwrap();
+    assert!(rollup.contains_key("rollup") && rollup.contains_key("archive"));
 }
 
 #[test]
