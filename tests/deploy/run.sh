@@ -24,8 +24,13 @@
 # each, each counted in its two sliding windows in `log_data`, and archived
 # once in the fake HDFS (`logpipe archive verify`: from offset 0, no gap,
 # no overlap, as many records as delivered).
-#
-# Not yet (see the README's Deploy section): the rollup.
+# The rollup: the generator stamps its events from yesterday 12:00 UTC (a
+# simulated clock, [generate] start_time), logpipe-rollup.timer is listed by
+# `systemctl list-timers`, and after the stop `systemctl start
+# logpipe-rollup@<that day>.service` exits 0 with daily_reconciliation 'ok'
+# for the day and archived = the events delivered, and the Pushgateway
+# (installed by the prometheus role, scraped as job logpipe-rollup) serves
+# logpipe_rollup_success 1.
 #
 # Usage: tests/deploy/run.sh [LOGPIPE_BINARY [MOCK_CLUSTER_BINARY [TESTKIT_BINARY]]]
 #        (root; Debian; ~3 min the first time)
@@ -50,7 +55,10 @@ done
 mkdir -p "$work"
 
 # --- the cached root ---------------------------------------------------------
-if [[ ! -f $rootfs/.logpipe-deploy-root ]]; then
+# The package list is kept in the marker: a root cached with another list is
+# built again.
+packages=systemd,systemd-sysv,dbus,python3,python3-apt,python3-pymysql,mariadb-server,prometheus,prometheus-pushgateway,zookeeperd,iproute2,curl
+if [[ $(cat "$rootfs/.logpipe-deploy-root" 2>/dev/null) != "$packages" ]]; then
   # The machine's own Debian mirror, from its apt sources.
   mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null ||
     awk '/^deb / {print $2; exit}' /etc/apt/sources.list)
@@ -58,13 +66,13 @@ if [[ ! -f $rootfs/.logpipe-deploy-root ]]; then
   echo "debootstrap bookworm into $rootfs (once; ~2 min)"
   rm -rf "$rootfs.tmp"
   debootstrap --variant=minbase \
-    --include=systemd,systemd-sysv,dbus,python3,python3-apt,python3-pymysql,mariadb-server,prometheus,zookeeperd,iproute2 \
+    --include="$packages" \
     bookworm "$rootfs.tmp" "$mirror" >"$work/debootstrap.log" 2>&1 ||
     { tail -n 20 "$work/debootstrap.log" >&2; fail "debootstrap failed (log above)"; }
   echo deploy >"$rootfs.tmp/etc/hostname"
   rm -rf "$rootfs"
   mv "$rootfs.tmp" "$rootfs"
-  touch "$rootfs/.logpipe-deploy-root"
+  echo "$packages" >"$rootfs/.logpipe-deploy-root"
 fi
 
 # --- boot ----------------------------------------------------------------------
@@ -131,11 +139,17 @@ done
 echo "hdfs stand-in: hdfs://127.0.0.1:8020 (fake NameNode + DataNodes)"
 
 # --- site.yml, twice -------------------------------------------------------------
+# The rollup's day: yesterday (UTC), or the day before in the first half hour
+# after midnight, so the sensor finds it closed (midnight + the archive's
+# allowed lateness of 10 min). The events are stamped from its 12:00 on,
+# 1/rate apart: hours of generating would still be within the day.
+day=$(date -u -d "$(date -u -d '30 min ago' +%F) -1 day" +%F)
+start_time=$(date -u -d "$day 12:00:00" +%s)
 playbook() {
   ANSIBLE_CONFIG=$repo/ansible/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_LOCAL_TEMP=$work/ansible-tmp \
     "$venv/bin/ansible-playbook" -i "$repo/tests/deploy/inventory.yml" "$repo/ansible/site.yml" \
     -e ansible_nsenter_pid="$init" -e logpipe_binary_src="$binary" \
-    -e logpipe_kafka_bootstrap="$bootstrap" "$@"
+    -e logpipe_kafka_bootstrap="$bootstrap" -e logpipe_generate_start_time="$start_time" "$@"
 }
 recap() { grep -E '^deploy +: ' "$1" | tail -n 1; }
 echo "site.yml, first run"
@@ -146,16 +160,17 @@ playbook >"$work/first-run.log" 2>&1 || {
 }
 echo "  $(recap "$work/first-run.log")"
 
-units=(zookeeper.service mariadb.service prometheus.service
-  logpipe-generate.service logpipe-process.service logpipe-archive.service)
+units=(zookeeper.service mariadb.service prometheus.service prometheus-pushgateway.service
+  logpipe-generate.service logpipe-process.service logpipe-archive.service logpipe-rollup.timer)
 for unit in "${units[@]}"; do
   active=$(in_container systemctl is-active "$unit" || true)
   [[ $active == active ]] || { in_container journalctl -u "$unit" -n 30 --no-pager >&2; fail "$unit is $active"; }
 done
 echo "  active: ${units[*]}"
 
-# Prometheus scrapes every logpipe daemon (targets from the role's file_sd).
-want_up="logpipe-archive=up logpipe-generate=up logpipe-process=up"
+# Prometheus scrapes every logpipe daemon and the rollup's Pushgateway
+# (targets from the role's file_sd).
+want_up="logpipe-archive=up logpipe-generate=up logpipe-process=up logpipe-rollup=up"
 until=$(deadline 60)
 up=""
 while (($(date +%s) < until)); do
@@ -187,6 +202,13 @@ while (($(date +%s) < until)); do
 done
 ((rows > 0)) || { in_container journalctl -u logpipe-process -n 30 --no-pager >&2; fail "no row in logpipe.log_data within 120 s"; }
 echo "  processor: $rows window row(s) in logpipe.log_data"
+
+# The rollup is a timer's batch: the timer is scheduled, the service idle.
+timers=$(in_container systemctl list-timers --all --no-pager)
+grep -q 'logpipe-rollup\.timer' <<<"$timers" || { echo "$timers" >&2; fail "systemctl list-timers does not list logpipe-rollup.timer"; }
+rollup_state=$(in_container systemctl is-active logpipe-rollup.service || true)
+[[ $rollup_state == inactive ]] || fail "logpipe-rollup.service is $rollup_state (only its timer is started)"
+echo "  rollup: logpipe-rollup.timer scheduled ($(grep 'logpipe-rollup\.timer' <<<"$timers" | awk '{print $1, $2, $3, $4}'))"
 
 echo "site.yml, second run (idempotent)"
 playbook >"$work/second-run.log" 2>&1 || { tail -n 40 "$work/second-run.log" >&2; fail "second site.yml run failed (log above)"; }
@@ -253,5 +275,33 @@ partitions=$(awk '$1 ~ /^[0-9]+$/' <<<"$verify" | wc -l)
 ((partitions == 3)) || { echo "$verify" >&2; fail "archive verify: $partitions partitions archived, want 3"; }
 [[ ${records:-0} == "$delivered" ]] || { echo "$verify" >&2; fail "the archive holds ${records:-0} records; $delivered were delivered"; }
 echo "  archiver: all $records delivered events in the fake HDFS, 3 partitions from offset 0, no gap, no overlap (logpipe archive verify)"
+
+# --- the rollup of the events' day --------------------------------------------------
+# Every event was stamped on $day; the archive and the processor hold all of
+# them (stopped cleanly above). A oneshot: start returns when it exited.
+echo "systemctl start logpipe-rollup@$day.service"
+if ! in_container systemctl start "logpipe-rollup@$day.service"; then
+  in_container journalctl -u "logpipe-rollup@$day.service" -n 40 --no-pager >&2 || true
+  fail "logpipe-rollup@$day.service failed (exit $(in_container systemctl show -p ExecMainStatus --value "logpipe-rollup@$day.service"))"
+fi
+result=$(in_container systemctl show -p Result --value "logpipe-rollup@$day.service")
+[[ $result == success ]] || fail "logpipe-rollup@$day.service: Result=$result"
+row=$(in_container mariadb -N -e \
+  "SELECT status, archived, offsets, streamed + late FROM logpipe.daily_reconciliation WHERE day = '$day' AND topic = 'logs'" || true)
+read -r status archived offsets processed <<<"$row"
+[[ $status == ok ]] || {
+  in_container mariadb -e "SELECT * FROM logpipe.daily_reconciliation WHERE day = '$day'\G" >&2 || true
+  fail "daily_reconciliation $day logs: '$row' (want status ok)"
+}
+[[ $archived == "$delivered" && $offsets == "$delivered" ]] ||
+  fail "daily_reconciliation $day logs: archived $archived, offsets $offsets; $delivered were delivered"
+metrics=$(in_container mariadb -N -e \
+  "SELECT COALESCE(SUM(value), 0) FROM logpipe.daily_metrics WHERE day = '$day' AND topic = 'logs' AND metric = 'events_by_level'" || true)
+echo "  rollup: $day reconciled: status ok, archived = offsets = $delivered delivered, processor $processed (streamed + late); events_by_level sums to $metrics"
+# Its result on the Pushgateway (what Prometheus scrapes as job logpipe-rollup).
+pushed=$(in_container curl -s 127.0.0.1:9091/metrics | grep '^logpipe_rollup_success' || true)
+grep -qE '^logpipe_rollup_success(\{[^}]*\})? 1$' <<<"$pushed" ||
+  fail "Pushgateway: logpipe_rollup_success is '${pushed:-absent}' (want 1)"
+echo "  pushgateway: $pushed"
 in_container systemctl stop hdfs-standin kafka-standin || true
 echo "deploy test: passed"
