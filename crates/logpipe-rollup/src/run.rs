@@ -78,12 +78,23 @@ pub async fn run(job: Job, source: Arc<dyn ArchiveSource>) -> anyhow::Result<Out
         ..RunReport::default()
     };
 
-    // Sensor.
+    // Sensor. The archive must get past what the processor had read when
+    // the rollup started.
+    let mut at_start = Vec::new();
+    for t in &job.topics {
+        at_start.push(if t.processed {
+            Some(store.processor_offsets(&job.group_id, &t.topic).await?)
+        } else {
+            None
+        });
+    }
     let listing = loop {
         let listing = list(&source, &job, window).await?;
         let mut missing = Vec::new();
         let now_local = source.local_seconds(chrono::Utc::now().timestamp_millis());
-        for (t, (dirs, markers)) in job.topics.iter().zip(&listing) {
+        for ((t, (dirs, markers, archive_last)), at_start) in
+            job.topics.iter().zip(&listing).zip(&at_start)
+        {
             let offsets = if t.processed {
                 Some(store.processor_offsets(&job.group_id, &t.topic).await?)
             } else {
@@ -99,6 +110,8 @@ pub async fn run(job: Job, source: Arc<dyn ArchiveSource>) -> anyhow::Result<Out
                     dirs,
                     markers,
                     processor: offsets.as_ref(),
+                    processor_at_start: at_start.as_ref(),
+                    archive_last,
                     group_id: &job.group_id,
                 },
             ));
@@ -131,7 +144,7 @@ pub async fn run(job: Job, source: Arc<dyn ArchiveSource>) -> anyhow::Result<Out
             .map(|t| t.topic.clone())
             .collect::<Vec<_>>(),
     );
-    for (t, (dirs, markers)) in job.topics.iter().zip(listing) {
+    for (t, (dirs, markers, _)) in job.topics.iter().zip(listing) {
         let (counts, rows) = {
             let (source, t, all_metrics) = (source.clone(), t.clone(), all_metrics.clone());
             let markers_on = job.markers;
@@ -200,9 +213,14 @@ async fn push_report(config: &RollupConfig, report: &RunReport) {
     }
 }
 
-type Listing = Vec<(Vec<ArchiveDir>, Vec<Option<SuccessMarker>>)>;
+type Listing = Vec<(
+    Vec<ArchiveDir>,
+    Vec<Option<SuccessMarker>>,
+    BTreeMap<i32, i64>,
+)>;
 
-/// Per topic: the directories of the day and its late horizon, and their markers.
+/// Per topic: the directories of the day and its late horizon, their
+/// markers, and the archive's last offset per partition.
 async fn list(
     source: &Arc<dyn ArchiveSource>,
     job: &Job,
@@ -229,7 +247,8 @@ async fn list(
                         }
                     })
                     .collect::<anyhow::Result<Vec<_>>>()?;
-                Ok((dirs, markers))
+                let last = source.last_offsets(t)?;
+                Ok((dirs, markers, last))
             })
             .collect()
     })

@@ -42,6 +42,13 @@ pub struct TopicState<'a> {
     /// The processor's next offset per partition; `None` when the
     /// processor does not aggregate this topic.
     pub processor: Option<&'a BTreeMap<i32, i64>>,
+    /// The processor's next offsets when the rollup started: the archive
+    /// must have got past them (else it may still lack events the
+    /// processor counted); `None` when the processor does not aggregate
+    /// this topic.
+    pub processor_at_start: Option<&'a BTreeMap<i32, i64>>,
+    /// The archive's largest committed end offset per partition.
+    pub archive_last: &'a BTreeMap<i32, i64>,
     pub group_id: &'a str,
 }
 
@@ -72,6 +79,16 @@ pub fn missing(
             if m.is_none() {
                 out.push(format!("{}: no _SUCCESS marker yet", d.path));
             }
+        }
+    }
+    for (p, next) in topic.processor_at_start.into_iter().flatten() {
+        let archived = topic.archive_last.get(p).copied().unwrap_or(-1);
+        if archived < next - 1 {
+            out.push(format!(
+                "{}/{p}: the archive holds up to offset {archived}, the processor had consumed up to {} when the rollup started",
+                topic.topic,
+                next - 1
+            ));
         }
     }
     if let Some(next) = topic.processor {
@@ -137,15 +154,19 @@ mod tests {
         };
         let markers = [Some(marker.clone()), None];
         let consumed: BTreeMap<i32, i64> = [(0, 100)].into_iter().collect();
+        let at_start: BTreeMap<i32, i64> = [(0, 100), (1, 60)].into_iter().collect();
+        let archive_last: BTreeMap<i32, i64> = [(0, 99), (1, 49)].into_iter().collect();
         let state = TopicState {
             topic: "logs",
             dirs: &dirs,
             markers: &markers,
             processor: Some(&consumed),
+            processor_at_start: Some(&at_start),
+            archive_last: &archive_last,
             group_id: "g",
         };
         let early = missing(w.to, 600, w, true, &state);
-        assert_eq!(early.len(), 3, "{early:?}");
+        assert_eq!(early.len(), 4, "{early:?}");
         assert!(
             early[0].contains("not complete before 2026-12-03 01:10:00"),
             "{}",

@@ -2,6 +2,8 @@
 //! archiver's sinks, path template and formats (`logpipe archive verify`
 //! reads the same way); tests may implement it over anything.
 
+use std::collections::BTreeMap;
+
 use logpipe_core::archive::{FileRange, SuccessMarker};
 
 /// One committed archive file.
@@ -35,6 +37,9 @@ pub trait ArchiveSource: Send + Sync {
     /// (template seconds), with its committed files; directories holding
     /// only temporaries are listed too (with no files).
     fn dirs(&self, topic: &str, from: i64, to: i64) -> anyhow::Result<Vec<ArchiveDir>>;
+    /// The largest committed end offset of each partition of `topic`,
+    /// anywhere in the archive: how far the archiver has got.
+    fn last_offsets(&self, topic: &str) -> anyhow::Result<BTreeMap<i32, i64>>;
     /// The directory's `_SUCCESS` marker, if written.
     fn marker(&self, dir: &ArchiveDir) -> anyhow::Result<Option<SuccessMarker>>;
     /// The records of a file: JSON lines without their newline; Parquet

@@ -3,6 +3,7 @@
 //! [`logpipe_rollup::ArchiveSource`], and the processor's time field and
 //! consumer group to the reconciliation, so neither daemon imports the other.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -205,6 +206,15 @@ impl ArchiveSource for Archive {
                 })
                 .collect(),
         )
+    }
+
+    fn last_offsets(&self, topic: &str) -> anyhow::Result<BTreeMap<i32, i64>> {
+        let mut last = BTreeMap::new();
+        for f in verify::list_files(self.sink.as_ref(), &self.template, topic)? {
+            let e = last.entry(f.range.partition).or_insert(f.range.end);
+            *e = (*e).max(f.range.end);
+        }
+        Ok(last)
     }
 
     fn marker(&self, dir: &ArchiveDir) -> anyhow::Result<Option<SuccessMarker>> {
