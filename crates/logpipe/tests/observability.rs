@@ -16,8 +16,10 @@
 //!   variables substituted with the values Prometheus reports, returns at
 //!   least one series; every MariaDB target, Grafana's macros expanded, runs
 //!   as the SELECT-only account of `grafana/mariadb-grafana-user.sql` on the
-//!   tables the processor filled and returns rows with `time` first (all but
-//!   `daily.json`'s, which need a rollup run and a Pushgateway: `NOT_LIVE`);
+//!   tables the processor and a real `logpipe rollup` of yesterday filled
+//!   (a second archiver, without markers, holds events stamped yesterday)
+//!   and returns rows with `time` first; the rollup pushes its result to
+//!   Debian's `prometheus-pushgateway`, which Prometheus scrapes;
 //! - one alert end to end: a SIGKILLed generator's `LogpipeDaemonDown`
 //!   reaches Debian's `prometheus-alertmanager` within the rule's `for:` plus
 //!   one scrape and one evaluation interval, and resolves after a restart.
@@ -40,9 +42,11 @@ use sqlx::{Column, Connection, MySqlConnection, Row, ValueRef};
 const GRAFANA_VERSION: &str = "11.6";
 const SCHEMA_VERSION: u64 = 41;
 
-/// Dashboards whose queries the live test does not run: `daily.json` reads
-/// `logpipe rollup`'s tables and Pushgateway metrics.
-const NOT_LIVE: &[&str] = &["daily.json"];
+/// Events stamped yesterday 12:00 UTC onwards, for the rollup, in a topic
+/// of their own (an archiver files a straggler behind its partition's
+/// newest directory in that newest one, so they must not follow today's).
+const YESTERDAY_EVENTS: usize = 300;
+const PAST_AGGREGATION: &str = "\n[[process.aggregation]]\nname = \"past_logs\"\ntopic = \"past-logs\"\nwindow = \"1m\"\ngroup_by = [\"level\"]\n";
 
 /// Intervals of the test's Prometheus, and the test's `for:` of the down alert.
 const SCRAPE: Duration = Duration::from_secs(1);
@@ -596,6 +600,45 @@ fn substitute_vars(expr: &str, vars: &BTreeMap<String, BTreeSet<String>>) -> Str
     out
 }
 
+/// `$var` in a MariaDB query as Grafana's MySQL datasource substitutes it:
+/// a single value as it is (the query quotes it), a multi-value variable as
+/// a list of quoted values (for `IN (…)`); "All" is every value.
+fn substitute_sql_vars(sql: &str, vars: &BTreeMap<String, (bool, Vec<String>)>) -> String {
+    let mut out = sql.to_owned();
+    for (name, (multi, values)) in vars {
+        let repl = if *multi {
+            values
+                .iter()
+                .map(|v| format!("'{}'", v.replace('\'', "''")))
+                .collect::<Vec<_>>()
+                .join(",")
+        } else {
+            values[0].clone()
+        };
+        out = out
+            .replace(&format!("${{{name}}}"), &repl)
+            .replace(&format!("${name}"), &repl);
+    }
+    out
+}
+
+/// The seconds of a dashboard's default time range (`"from": "now-30d"`).
+fn dashboard_range(d: &Value) -> i64 {
+    let from = d["time"]["from"].as_str().unwrap_or("now-1h");
+    let spec = from
+        .strip_prefix("now-")
+        .unwrap_or_else(|| panic!("time.from {from:?} is not now-<n><unit>"));
+    let (n, unit) = spec.split_at(spec.len() - 1);
+    let n: i64 = n.parse().unwrap_or_else(|_| panic!("time.from {from:?}"));
+    n * match unit {
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => panic!("time.from {from:?}: unit {unit}"),
+    }
+}
+
 /// Grafana's built-in interval variables as the test's Prometheus sees them
 /// ($__rate_interval = max($__interval + scrape interval, 4 × scrape interval)).
 fn substitute_builtins(expr: &str) -> String {
@@ -838,6 +881,8 @@ async fn run() {
         ("access-logs.dlq", 1),
         ("blocked", 1),
         ("blocked.dlq", 1),
+        ("past-logs", 3),
+        ("past-logs.dlq", 1),
     ]);
     let bootstrap = cluster.bootstrap_servers();
 
@@ -902,7 +947,10 @@ async fn run() {
     let process = start_daemon(
         dir,
         "process",
-        &processor_config(&bootstrap, &db.url),
+        &format!(
+            "{}{PAST_AGGREGATION}",
+            processor_config(&bootstrap, &db.url)
+        ),
         "process",
     );
     let archive_root = dir.join("archive");
@@ -921,15 +969,50 @@ async fn run() {
         "archive",
     );
 
+    // Events of a closed day for the rollup: a second archiver without
+    // markers files them by event time (with markers they would go to the
+    // directory of their arrival, today); the Pushgateway takes its result.
+    let daily_root = dir.join("archive-daily");
+    std::fs::create_dir_all(&daily_root).unwrap();
+    let archive_daily_section = format!(
+        "[archive]\nurl = \"file://{}\"\ntopics = [\"past-logs\"]\ngroup_id = \"obs-archive-daily\"\n\n[archive.roll]\nidle_timeout = \"1s\"\nmax_age = \"3s\"\n\n[archive.completeness]\nmarkers = false\nallowed_lateness = \"1s\"\n",
+        daily_root.display()
+    );
+    let archive_daily = start_daemon(
+        dir,
+        "archive-daily",
+        &format!("{}\n{archive_daily_section}", kafka_section(&bootstrap)),
+        "archive",
+    );
+    let pushgateway = free_port();
+    let _pushgateway = KillOnDrop(
+        Command::new(tool("prometheus-pushgateway"))
+            .arg(format!("--web.listen-address={pushgateway}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("pushgateway.log")).unwrap())
+            .spawn()
+            .expect("start prometheus-pushgateway"),
+    );
+
     // Prometheus scraping them through file_sd, alerting into Alertmanager.
     prometheus_files(dir);
+    std::fs::write(
+        dir.join("file_sd/pushgateway.json"),
+        format!("[{{\"targets\": [\"{pushgateway}\"]}}]\n"),
+    )
+    .unwrap();
     scrape_target_file(
         dir,
         "logpipe-generate",
         &[gen_logs.metrics, gen_access.metrics, gen_ingest.metrics],
     );
     scrape_target_file(dir, "logpipe-process", &[process.metrics]);
-    scrape_target_file(dir, "logpipe-archive", &[archive.metrics]);
+    scrape_target_file(
+        dir,
+        "logpipe-archive",
+        &[archive.metrics, archive_daily.metrics],
+    );
     std::fs::write(
         dir.join("file_sd/alertmanager.yml"),
         format!("- targets: [\"{am_addr}\"]\n"),
@@ -953,11 +1036,19 @@ async fn run() {
             .spawn()
             .expect("start prometheus"),
     );
-    let daemons = [&gen_logs, &gen_access, &gen_ingest, &process, &archive];
+    let daemons = [
+        &gen_logs,
+        &gen_access,
+        &gen_ingest,
+        &process,
+        &archive,
+        &archive_daily,
+    ];
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let up = prom.query("up").unwrap_or_default();
-        if up.iter().filter(|s| s["value"][1] == "1").count() == daemons.len() {
+        // the daemons and the Pushgateway
+        if up.iter().filter(|s| s["value"][1] == "1").count() == daemons.len() + 1 {
             break;
         }
         assert!(
@@ -992,6 +1083,19 @@ async fn run() {
     odd.push((0, b"first line\nsecond line".to_vec()));
     odd.extend((0..3).map(|p| (p, log_line(old, "ERROR"))));
     produce(&bootstrap, "logs", &odd);
+    let yesterday = chrono::Utc::now().date_naive().pred_opt().unwrap();
+    let noon = yesterday
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp() as f64;
+    let past: Vec<(i32, Vec<u8>)> = (0..YESTERDAY_EVENTS)
+        .map(|i| {
+            let level = ["INFO", "WARN", "ERROR"][i % 3];
+            ((i % 3) as i32, log_line(noon + i as f64 * 7.0, level))
+        })
+        .collect();
+    produce(&bootstrap, "past-logs", &past);
     produce(&bootstrap, "blocked", &[(0, log_line(now_s(), "INFO"))]);
     let body = br#"{"level": "INFO", "message": "from ingest"}"#;
     let bearer = format!("Bearer {token}");
@@ -1032,15 +1136,126 @@ async fn run() {
         "a refused delivery is not accepted: {status} {text}"
     );
 
-    // Every Prometheus target of every dashboard returns series. Not
-    // daily.json: it reads the rollup's tables and its Pushgateway, which
-    // this pipeline does not fill (the tests above check its shape and types).
+    // The rollup of yesterday, as logpipe-rollup@<day>.service runs it: it
+    // waits until the processor and the second archiver have covered the
+    // day, writes daily_metrics and daily_reconciliation, and pushes.
+    // (started once the processor has read yesterday's events: the timer
+    // runs the rollup hours after its day, the test right after producing)
+    let mut c = MySqlConnection::connect(&db.url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let counted: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(SUM(events + late) AS SIGNED) FROM logpipe_event_counts \
+             WHERE topic = 'past-logs' AND minute_start >= ? AND minute_start < ?",
+        )
+        .bind(noon as i64)
+        .bind(noon as i64 + 3600)
+        .fetch_one(&mut c)
+        .await
+        .unwrap_or(None);
+        if counted.unwrap_or(0) >= YESTERDAY_EVENTS as i64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the processor did not count yesterday's events: {counted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = c.close().await;
+    let rollup_config = dir.join("rollup.toml");
+    std::fs::write(
+        &rollup_config,
+        format!(
+            "{}{PAST_AGGREGATION}\n{archive_daily_section}\n[rollup]\ndatabase_url = \"{}\"\nlate_horizon = \"0s\"\npoll_interval = \"200ms\"\n\n[[rollup.metric]]\nname = \"events_by_level\"\ntopic = \"past-logs\"\ngroup_by = [\"level\"]\n",
+            processor_config(&bootstrap, &db.url),
+            db.url
+        ),
+    )
+    .unwrap();
+    let day = yesterday.to_string();
+    let rollup = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_logpipe"))
+            .args(["rollup", "--config"])
+            .arg(&rollup_config)
+            .args(["--date", &day, "--wait", "60s", "--pushgateway"])
+            .arg(format!("http://{pushgateway}"))
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run logpipe rollup")
+    })
+    .await
+    .unwrap();
+    let rollup_out = String::from_utf8_lossy(&rollup.stdout).into_owned();
+    assert!(
+        rollup.status.success() && rollup_out.contains(": ok: "),
+        "rollup of {yesterday}: {:?}\n{rollup_out}{}\n{}",
+        rollup.status,
+        String::from_utf8_lossy(&rollup.stderr),
+        logs_of(dir)
+    );
+    println!("{}", rollup_out.trim());
+
+    // The SELECT-only Grafana account, for the MariaDB variables and targets.
+    let grafana_user = format!("lpg_{:012x}", rand::random::<u64>() >> 16);
+    let sql = read(&repo().join("grafana/mariadb-grafana-user.sql"))
+        .replace("'logpipe_grafana'", &format!("'{grafana_user}'"))
+        .replace("`logpipe`", &format!("`{}`", db.name))
+        .replace("'change-me'", "'obs-pass'");
+    let mut admin = MySqlConnection::connect(&db.url).await.unwrap();
+    for stmt in sql
+        .lines()
+        .filter(|l| !l.starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .split(';')
+    {
+        if !stmt.trim().is_empty() {
+            sqlx::raw_sql(stmt)
+                .execute(&mut admin)
+                .await
+                .unwrap_or_else(|e| panic!("{stmt}: {e}"));
+        }
+    }
+    let server = db
+        .url
+        .trim_start_matches("mysql://root@")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let grafana_url = format!("mysql://{grafana_user}:obs-pass@{server}/{}", db.name);
+    let mut grafana = MySqlConnection::connect(&grafana_url)
+        .await
+        .expect("connect as the Grafana account");
+    sqlx::raw_sql("SET time_zone = '+00:00'")
+        .execute(&mut grafana)
+        .await
+        .unwrap();
+    let denied = sqlx::raw_sql("DELETE FROM log_data")
+        .execute(&mut grafana)
+        .await;
+    assert!(denied.is_err(), "the Grafana account must not write");
+    let (archived, status): (i64, String) = sqlx::query_as(
+        "SELECT archived, status FROM daily_reconciliation WHERE topic = 'past-logs' AND day = ?",
+    )
+    .bind(yesterday.to_string())
+    .fetch_one(&mut grafana)
+    .await
+    .unwrap();
+    assert!(
+        archived == YESTERDAY_EVENTS as i64 && status == "ok",
+        "yesterday: {archived} archived, {status}"
+    );
+
+    // Every Prometheus target of every dashboard returns series; every
+    // MariaDB variable has values.
     let mut prom_targets = 0;
     let mut sql_targets = Vec::new();
-    for d in dashboards()
-        .into_iter()
-        .filter(|d| !NOT_LIVE.contains(&d.file.as_str()))
-    {
+    for d in dashboards() {
+        let range_from = now_s() as i64 - dashboard_range(&d.json);
+        let mut sql_vars: BTreeMap<String, (bool, Vec<String>)> = BTreeMap::new();
         let mut vars = BTreeMap::new();
         for v in d.json["templating"]["list"].as_array().unwrap() {
             let name = str_of(v, "name").to_owned();
@@ -1049,6 +1264,19 @@ async fn run() {
                 .or(v["query"].as_str())
                 .unwrap()
                 .to_owned();
+            if v["datasource"]["type"] == "mysql" {
+                let q = substitute_sql_vars(&q, &sql_vars);
+                let rows = sqlx::query(&q)
+                    .fetch_all(&mut grafana)
+                    .await
+                    .unwrap_or_else(|e| panic!("{}: ${name}: {e}\n{q}", d.file));
+                let values: Vec<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
+                assert!(!values.is_empty(), "{}: ${name} has no values\n{q}", d.file);
+                println!("{}: ${name} = {values:?}", d.file);
+                let multi = v["multi"].as_bool().unwrap_or(false);
+                sql_vars.insert(name, (multi, values));
+                continue;
+            }
             let q = substitute_vars(&q, &vars);
             let (selector, label) = parse_label_values(&q);
             let values = wait_for(
@@ -1069,7 +1297,8 @@ async fn run() {
                         d.file.clone(),
                         str_of(p, "title").to_owned(),
                         str_of(t, "format").to_owned(),
-                        sql.to_owned(),
+                        substitute_sql_vars(sql, &sql_vars),
+                        range_from,
                     ));
                     continue;
                 }
@@ -1127,48 +1356,9 @@ async fn run() {
     );
 
     // Every MariaDB target, as the SELECT-only Grafana account.
-    let grafana_user = format!("lpg_{:012x}", rand::random::<u64>() >> 16);
-    let sql = read(&repo().join("grafana/mariadb-grafana-user.sql"))
-        .replace("'logpipe_grafana'", &format!("'{grafana_user}'"))
-        .replace("`logpipe`", &format!("`{}`", db.name))
-        .replace("'change-me'", "'obs-pass'");
-    let mut admin = MySqlConnection::connect(&db.url).await.unwrap();
-    for stmt in sql
-        .lines()
-        .filter(|l| !l.starts_with("--"))
-        .collect::<Vec<_>>()
-        .join("\n")
-        .split(';')
-    {
-        if !stmt.trim().is_empty() {
-            sqlx::raw_sql(stmt)
-                .execute(&mut admin)
-                .await
-                .unwrap_or_else(|e| panic!("{stmt}: {e}"));
-        }
-    }
-    let server = db
-        .url
-        .trim_start_matches("mysql://root@")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned();
-    let grafana_url = format!("mysql://{grafana_user}:obs-pass@{server}/{}", db.name);
-    let mut grafana = MySqlConnection::connect(&grafana_url)
-        .await
-        .expect("connect as the Grafana account");
-    sqlx::raw_sql("SET time_zone = '+00:00'")
-        .execute(&mut grafana)
-        .await
-        .unwrap();
-    let denied = sqlx::raw_sql("DELETE FROM log_data")
-        .execute(&mut grafana)
-        .await;
-    assert!(denied.is_err(), "the Grafana account must not write");
-    for (file, title, format, raw) in &sql_targets {
+    for (file, title, format, raw, from) in &sql_targets {
         let to = now_s() as i64 + 60;
-        let query = expand_macros(raw, started as i64 - 3600, to, "1m");
+        let query = expand_macros(raw, *from, to, "1m");
         let what = format!("{file}: {title:?}");
         let deadline = Instant::now() + Duration::from_secs(90);
         let rows = loop {
@@ -1204,7 +1394,10 @@ async fn run() {
             let t: i64 = rows[0]
                 .try_get(0)
                 .unwrap_or_else(|e| panic!("{what}: time is not epoch seconds: {e}"));
-            assert!(t >= started as i64 - 3600 && t <= to, "{what}: time {t}");
+            assert!(
+                t >= from - 86_400 && t <= to,
+                "{what}: time {t} outside {from}..{to}"
+            );
             assert!(columns.len() >= 2, "{what}: {columns:?}");
         }
         println!("{:>3} rows    {what}: {columns:?}", rows.len());
@@ -1263,6 +1456,7 @@ async fn run() {
     drop(ingest_cluster);
     drop(process);
     drop(archive);
+    drop(archive_daily);
     drop(cluster);
     sqlx::raw_sql(&format!("DROP USER '{grafana_user}'@'%'"))
         .execute(&mut admin)
