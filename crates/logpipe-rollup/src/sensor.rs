@@ -173,12 +173,21 @@ mod tests {
             early[0]
         );
         assert_eq!(early[1], "logs/dt=2026-12-02/hr=11: no _SUCCESS marker yet");
+        assert_eq!(
+            early[2],
+            "logs/1: the archive holds up to offset 49, the processor had consumed up to 59 when the rollup started"
+        );
         assert!(
-            early[2].starts_with("logs/1: processor group g has not consumed"),
+            early[3].starts_with("logs/1: processor group g has not consumed"),
             "{}",
-            early[2]
+            early[3]
         );
 
+        let at_start: BTreeMap<i32, i64> = [(0, 100), (1, 50)].into_iter().collect();
+        let state = TopicState {
+            processor_at_start: Some(&at_start),
+            ..state
+        };
         let markers = [Some(marker.clone()), Some(marker)];
         let consumed: BTreeMap<i32, i64> = [(0, 100), (1, 50)].into_iter().collect();
         let state = TopicState {
