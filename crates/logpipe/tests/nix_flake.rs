@@ -5,7 +5,8 @@
 //! workspace version and installs the units, `apps`/`checks`/`devShells`
 //! exist, and the NixOS module renders, for each daemon, a unit drop-in and a
 //! TOML config that the real binary's `check-config` accepts (and refuses
-//! with an unknown key). What a real `nix build` would add — nixpkgs itself
+//! with an unknown key), and for the rollup its units, timer and a config
+//! with `[archive]`, `[process]` and `[rollup]` (refused with a bad measure). What a real `nix build` would add — nixpkgs itself
 //! compiling the crate — is not proven here.
 
 use std::path::{Path, PathBuf};
@@ -181,7 +182,7 @@ fn module(dir: &Path, values: &str) -> serde_json::Value {
 fn check_rendered(file: &str) -> (bool, String) {
     let text = std::fs::read_to_string(file).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for unit in ["generate", "process", "archive"] {
+    for unit in ["generate", "process", "archive", "rollup"] {
         let creds = dir.path().join(format!("logpipe-{unit}.service"));
         std::fs::create_dir_all(&creds).unwrap();
         for name in ["ingest-token", "db-password"] {
@@ -289,5 +290,128 @@ fn an_unknown_settings_key_is_refused_by_check_config() {
     assert!(
         !ok && report.contains("comit_interval"),
         "a typo in settings must be refused naming the key:\n{report}"
+    );
+}
+
+/// A host running only the rollup: [archive] describes the archive it reads
+/// (the archiver itself is not enabled), [process] the consumer group.
+fn rollup(metric: &str) -> String {
+    format!(
+        r#"{{
+  archive = {{ url = "hdfs://nn1:8020/logpipe/archive"; codec = "gzip"; }};
+  process.groupId = "logpipe-process-eu";
+  rollup = {{
+    enable = true;
+    schedule = "*-*-* 02:15:00 UTC";
+    databaseUrl = "mysql://logpipe@db1:3306/logpipe";
+    databasePasswordFile = "/run/keys/db";
+    pushgateway = "http://127.0.0.1:9091";
+    metrics = [ {metric} ];
+  }};
+}}"#
+    )
+}
+
+#[test]
+fn the_nixos_module_renders_the_rollup_units_timer_and_config() {
+    let dir = flake_copy();
+    let config = module(
+        dir.path(),
+        &rollup(r#"{ name = "events_by_level"; topic = "logs"; groupBy = [ "level" ]; }"#),
+    );
+    let package = config["systemd"]["packages"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let services = config["systemd"]["services"].as_object().unwrap();
+    assert_eq!(
+        services.keys().collect::<Vec<_>>(),
+        ["logpipe-failure@", "logpipe-rollup", "logpipe-rollup@"],
+        "only the rollup's units (and its OnFailure= handler)"
+    );
+    let mut files = Vec::new();
+    for (unit, date) in [("logpipe-rollup", ""), ("logpipe-rollup@", " --date %i")] {
+        assert_eq!(
+            services[unit]["overrideStrategy"], "asDropin",
+            "{unit}: {}",
+            services[unit]
+        );
+        let service = &services[unit]["serviceConfig"];
+        let exec = service["ExecStart"][1].as_str().unwrap();
+        let prefix = format!("{package}/bin/logpipe rollup --config ");
+        let file = exec
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(date))
+            .unwrap_or_else(|| {
+                panic!("{unit}: ExecStart {exec:?} is not {prefix:?} <file>{date:?}")
+            });
+        assert_eq!(
+            service["ExecStart"][0], "",
+            "{unit}: the unit's ExecStart is reset"
+        );
+        assert_eq!(
+            service["ExecStartPre"][1].as_str().unwrap(),
+            format!("{package}/bin/logpipe check-config {file}")
+        );
+        assert_eq!(
+            service["LoadCredential"],
+            serde_json::json!(["", "db-password:/run/keys/db"]),
+            "{unit}: LoadCredential"
+        );
+        files.push(file.to_string());
+    }
+    assert_eq!(files[0], files[1], "both rollup units read the same config");
+    let timer = &config["systemd"]["timers"]["logpipe-rollup"];
+    assert_eq!(timer["overrideStrategy"], "asDropin", "{timer}");
+    assert_eq!(
+        timer["timerConfig"]["OnCalendar"],
+        serde_json::json!(["", "*-*-* 02:15:00 UTC"]),
+        "the timer's OnCalendar= is reset to rollup.schedule"
+    );
+    assert_eq!(timer["wantedBy"], serde_json::json!(["timers.target"]));
+    let (ok, report) = check_rendered(&files[0]);
+    assert!(ok, "rollup: rendered config refused:\n{report}");
+    let rendered: toml::Table =
+        toml::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+    assert_eq!(
+        rendered["archive"]["url"].as_str(),
+        Some("hdfs://nn1:8020/logpipe/archive"),
+        "{report}"
+    );
+    assert_eq!(
+        rendered["process"]["group_id"].as_str(),
+        Some("logpipe-process-eu"),
+        "{report}"
+    );
+    let section = rendered["rollup"].as_table().unwrap();
+    assert_eq!(
+        section["database_password_file"].as_str(),
+        Some("/run/credentials/logpipe-rollup.service/db-password"),
+        "{report}"
+    );
+    let metric = &section["metric"].as_array().unwrap()[0];
+    assert_eq!(metric["measure"].as_str(), Some("count"), "{report}");
+    assert_eq!(
+        metric["group_by"].as_array().unwrap()[0].as_str(),
+        Some("level"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_bad_rollup_measure_is_refused_by_check_config() {
+    let dir = flake_copy();
+    let config = module(
+        dir.path(),
+        &rollup(r#"{ name = "median_latency"; topic = "logs"; measure = "median(x)"; }"#),
+    );
+    let exec = config["systemd"]["services"]["logpipe-rollup"]["serviceConfig"]["ExecStart"][1]
+        .as_str()
+        .unwrap();
+    let file = exec.rsplit(' ').next().unwrap();
+    let (ok, report) = check_rendered(file);
+    assert!(
+        !ok && report.contains("`rollup.metric[0].measure`: unknown measure \"median(x)\""),
+        "a bad measure must be refused naming the key:\n{report}"
     );
 }
