@@ -17,30 +17,13 @@ import sys
 import time
 from collections import defaultdict
 
-from pyspark.sql import SparkSession
 from pyspark.sql.functions import col, window
-from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from spark_common import SERVER_LOGS_SCHEMA as schema, peak_rss_mib, session  # noqa: E402
 
 input_dir, result_path = sys.argv[1], sys.argv[2]
-spark = (
-    SparkSession.builder.master("local[2]")
-    .appName("logpipe-bench-seed-job")
-    .config("spark.sql.shuffle.partitions", "2")
-    .config("spark.ui.enabled", "false")
-    .getOrCreate()
-)
-spark.sparkContext.setLogLevel("ERROR")
-jvm_pid = spark.sparkContext._gateway.proc.pid
-
-schema = StructType(
-    [
-        StructField("timestamp", DoubleType()),
-        StructField("level", StringType()),
-        StructField("message", StringType()),
-        StructField("host", StringType()),
-        StructField("service", StringType()),
-    ]
-)
+spark, jvm_pid = session("logpipe-bench-seed-job")
 events = (
     spark.readStream.schema(schema)
     .option("maxFilesPerTrigger", 1)
@@ -67,14 +50,6 @@ def sink(batch, batch_id):
 
 
 n_events = sum(1 for f in os.listdir(input_dir) for _ in open(os.path.join(input_dir, f)))
-
-
-def peak_rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 started = time.time()

@@ -11,47 +11,22 @@ import time as _clock
 PROCESS_STARTED = _clock.time()  # before pyspark is imported: whole-process time
 
 import json
+import os
 import sys
 import time
 
-from pyspark.sql import SparkSession
 from pyspark.sql.functions import col, floor
-from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from spark_common import SERVER_LOGS_SCHEMA as schema, peak_rss_mib, session  # noqa: E402
 
 day_dir, result_path = sys.argv[1], sys.argv[2]
-spark = (
-    SparkSession.builder.master("local[2]")
-    .appName("logpipe-bench-daily")
-    .config("spark.sql.shuffle.partitions", "2")
-    .config("spark.ui.enabled", "false")
-    .getOrCreate()
-)
-spark.sparkContext.setLogLevel("ERROR")
-jvm_pid = spark.sparkContext._gateway.proc.pid
-schema = StructType(
-    [
-        StructField("timestamp", DoubleType()),
-        StructField("level", StringType()),
-        StructField("message", StringType()),
-        StructField("host", StringType()),
-        StructField("service", StringType()),
-    ]
-)
+spark, jvm_pid = session("logpipe-bench-daily")
 started = time.time()
 df = spark.read.schema(schema).option("recursiveFileLookup", "true").json(day_dir).cache()
 per_minute = df.groupBy((floor(col("timestamp") / 60) * 60).alias("minute")).count().collect()
 per_level = {r["level"]: r["count"] for r in df.groupBy("level").count().collect()}
 seconds = time.time() - started
-
-
-def peak_rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 rss = peak_rss_mib(jvm_pid)
 spark.stop()
 with open(result_path, "w") as f:

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use logpipe_core::archive::FileRange;
+use logpipe_core::archive::{FileRange, SUCCESS_MARKER};
 
 use crate::path::PathTemplate;
 use crate::sink::{Sink, SinkError};
@@ -51,6 +51,8 @@ pub struct ArchivedDir {
     pub bucket: Option<i64>,
     /// Committed files (temporaries and markers are not listed).
     pub files: Vec<ArchivedFile>,
+    /// It holds a `_SUCCESS` marker.
+    pub marked: bool,
 }
 
 /// Every committed file of `topic` (all partitions), in no particular order.
@@ -95,8 +97,11 @@ fn walk(
     };
     if level == template.depth() {
         let bucket = template.bucket_of(fields);
-        let files = sink
-            .list(dir)?
+        let entries = sink.list(dir)?;
+        let marked = entries
+            .iter()
+            .any(|e| !e.is_dir && e.name == SUCCESS_MARKER);
+        let files = entries
             .into_iter()
             .filter(|e| !e.is_dir)
             .filter_map(|e| {
@@ -113,6 +118,7 @@ fn walk(
             path: dir.to_owned(),
             bucket,
             files,
+            marked,
         });
         return Ok(());
     }

@@ -394,28 +394,7 @@ impl Validate for ProcessConfig {
             "process.database_password_file",
             &self.database_password_file,
         );
-        let url = self.database_url.as_str();
-        if !(url.starts_with("mysql://")
-            || url.starts_with("mariadb://")
-            || url.starts_with("sqlite:"))
-        {
-            v.error(
-                "process.database_url",
-                format!("unsupported database URL \"{url}\"; expected mysql://user@host:3306/db or sqlite://path"),
-            );
-        }
-        if url.contains("://")
-            && url.split("://").nth(1).is_some_and(|rest| {
-                rest.split('@')
-                    .next()
-                    .is_some_and(|auth| auth.contains(':') && rest.contains('@'))
-            })
-        {
-            v.error(
-                "process.database_url",
-                "the URL contains a password; put it in a file named by database_password_file",
-            );
-        }
+        v.database_url("process.database_url", &self.database_url);
         if self.group_id.trim().is_empty() {
             v.error("process.group_id", "must not be empty");
         }

@@ -171,26 +171,7 @@ impl Validate for RollupConfig {
             "rollup.database_password_file",
             &self.database_password_file,
         );
-        let url = self.database_url.as_str();
-        if !(url.starts_with("mysql://")
-            || url.starts_with("mariadb://")
-            || url.starts_with("sqlite:"))
-        {
-            v.error(
-                "rollup.database_url",
-                format!("unsupported database URL \"{url}\"; expected mysql://user@host:3306/db or sqlite://path"),
-            );
-        }
-        if url
-            .split_once("://")
-            .and_then(|(_, rest)| rest.split_once('@'))
-            .is_some_and(|(auth, _)| auth.contains(':'))
-        {
-            v.error(
-                "rollup.database_url",
-                "the URL contains a password; put it in a file named by database_password_file",
-            );
-        }
+        v.database_url("rollup.database_url", &self.database_url);
         if self.poll_interval.get().is_zero() {
             v.error(
                 "rollup.poll_interval",

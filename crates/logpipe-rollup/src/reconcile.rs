@@ -27,9 +27,6 @@ pub struct ArchiveCounts {
     pub marked: Option<u64>,
     /// Of `archived`: records without a readable event time.
     pub unreadable: u64,
-    /// Of `archived`: records whose event time lies outside the day
-    /// (archived by arrival: late from an earlier day, or early).
-    pub outside_day: u64,
     /// Records per event-time minute (UTC epoch seconds) of the day, from
     /// the day's directories and the late horizon after it.
     pub per_minute: BTreeMap<i64, u64>,

@@ -16,7 +16,7 @@ use crate::daily::{DailyMetrics, MetricRow};
 use crate::push::{self, RunReport};
 use crate::reconcile::{self, ArchiveCounts, Reconciliation};
 use crate::sensor::{self, DayWindow, TopicState};
-use crate::source::{ArchiveDir, ArchiveSource};
+use crate::source::{ArchiveDir, ArchiveSource, Scan};
 use crate::store::Store;
 
 /// One topic to roll up.
@@ -233,22 +233,22 @@ async fn list(
         topics
             .iter()
             .map(|t| {
-                let mut dirs = source
-                    .dirs(t, window.from, window.horizon_to)
+                let Scan {
+                    mut dirs,
+                    last_offsets,
+                } = source
+                    .scan(t, window.from, window.horizon_to)
                     .with_context(|| format!("cannot list the archive of topic {t}"))?;
                 dirs.sort_by_key(|d| d.bucket);
                 let markers = dirs
                     .iter()
                     .map(|d| {
-                        if markers_on {
-                            source.marker(d)
-                        } else {
-                            Ok(None)
-                        }
+                        (markers_on && d.marked)
+                            .then(|| source.marker(d))
+                            .transpose()
                     })
                     .collect::<anyhow::Result<Vec<_>>>()?;
-                let last = source.last_offsets(t)?;
-                Ok((dirs, markers, last))
+                Ok((dirs, markers, last_offsets))
             })
             .collect()
     })
@@ -312,11 +312,10 @@ fn read_topic(
                     continue;
                 };
                 let minute = ms.div_euclid(60_000) * 60;
+                // (a record of another day archived here counts for that day)
                 if in_day(source, window, minute) {
                     *counts.per_minute.entry(minute).or_default() += 1;
                     daily.add(&event);
-                } else if in_day_dir {
-                    counts.outside_day += 1;
                 }
             }
         }

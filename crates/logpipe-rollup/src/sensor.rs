@@ -126,6 +126,7 @@ mod tests {
         ArchiveDir {
             path: path.into(),
             bucket: 0,
+            marked: false,
             files: vec![ArchiveFile {
                 path: format!("{path}/f"),
                 range: FileRange {

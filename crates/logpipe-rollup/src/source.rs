@@ -23,6 +23,18 @@ pub struct ArchiveDir {
     /// since the epoch, shifted into the archive's zone).
     pub bucket: i64,
     pub files: Vec<ArchiveFile>,
+    /// It holds a `_SUCCESS` marker.
+    pub marked: bool,
+}
+
+/// One walk of a topic's archive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scan {
+    /// The time directories of the window asked for.
+    pub dirs: Vec<ArchiveDir>,
+    /// The largest committed end offset of each partition, anywhere in
+    /// the archive: how far the archiver has got.
+    pub last_offsets: BTreeMap<i32, i64>,
 }
 
 /// Read access to an archive. Methods block (HDFS or disk I/O): call them
@@ -33,15 +45,13 @@ pub trait ArchiveSource: Send + Sync {
     /// A UTC instant (ms) in template time: seconds, shifted into the
     /// archive's time zone.
     fn local_seconds(&self, utc_ms: i64) -> i64;
-    /// Every time directory of `topic` whose bucket lies in `[from, to)`
-    /// (template seconds), with its committed files; directories holding
-    /// only temporaries are listed too (with no files).
-    fn dirs(&self, topic: &str, from: i64, to: i64) -> anyhow::Result<Vec<ArchiveDir>>;
-    /// The largest committed end offset of each partition of `topic`,
-    /// anywhere in the archive: how far the archiver has got.
-    fn last_offsets(&self, topic: &str) -> anyhow::Result<BTreeMap<i32, i64>>;
-    /// The directory's `_SUCCESS` marker, if written.
-    fn marker(&self, dir: &ArchiveDir) -> anyhow::Result<Option<SuccessMarker>>;
+    /// One walk of `topic`'s archive: every time directory whose bucket
+    /// lies in `[from, to)` (template seconds), with its committed files
+    /// (directories holding only temporaries too, with no files), and each
+    /// partition's last committed offset.
+    fn scan(&self, topic: &str, from: i64, to: i64) -> anyhow::Result<Scan>;
+    /// The `_SUCCESS` marker of a directory the scan found `marked`.
+    fn marker(&self, dir: &ArchiveDir) -> anyhow::Result<SuccessMarker>;
     /// The records of a file: JSON lines without their newline; Parquet
     /// rows as JSON objects.
     fn records(&self, file: &ArchiveFile) -> anyhow::Result<Vec<Vec<u8>>>;

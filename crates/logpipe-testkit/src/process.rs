@@ -6,9 +6,26 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixDatagram;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
+
+/// `binary DAEMON --config CONFIG --metrics-listen 127.0.0.1:0`, as the
+/// tests of one daemon run it: logging at warn, outside systemd (no
+/// `NOTIFY_SOCKET`), SIGKILLed when dropped.
+pub fn spawn_daemon(binary: &str, daemon: &str, config: &Path) -> KillOnDrop {
+    KillOnDrop(
+        std::process::Command::new(binary)
+            .args([daemon, "--config"])
+            .arg(config)
+            .args(["--metrics-listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {binary} {daemon}: {e}")),
+    )
+}
 
 /// A child process killed (SIGKILL) and reaped when dropped.
 pub struct KillOnDrop(pub Child);

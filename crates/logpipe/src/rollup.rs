@@ -3,7 +3,6 @@
 //! [`logpipe_rollup::ArchiveSource`], and the processor's time field and
 //! consumer group to the reconciliation, so neither daemon imports the other.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,7 +15,7 @@ use logpipe_archiver::ArchiveConfig;
 use logpipe_core::archive::{SuccessMarker, SUCCESS_MARKER};
 use logpipe_core::config::{HumanDuration, Validate, Validator};
 use logpipe_processor::ProcessConfig;
-use logpipe_rollup::{ArchiveDir, ArchiveFile, ArchiveSource, Job, Outcome, TopicJob};
+use logpipe_rollup::{ArchiveDir, ArchiveFile, ArchiveSource, Job, Outcome, Scan, TopicJob};
 
 use crate::config::Config;
 
@@ -185,51 +184,39 @@ impl ArchiveSource for Archive {
         local_seconds(utc_ms, self.zone, 0)
     }
 
-    fn dirs(&self, topic: &str, from: i64, to: i64) -> anyhow::Result<Vec<ArchiveDir>> {
-        Ok(
-            verify::list_dirs(self.sink.as_ref(), &self.template, topic)?
-                .into_iter()
-                .filter_map(|d| {
-                    let bucket = d.bucket.filter(|b| *b >= from && *b < to)?;
-                    Some(ArchiveDir {
-                        path: d.path,
-                        bucket,
-                        files: d
-                            .files
-                            .into_iter()
-                            .map(|f| ArchiveFile {
-                                path: f.path,
-                                range: f.range,
-                            })
-                            .collect(),
-                    })
-                })
-                .collect(),
-        )
+    fn scan(&self, topic: &str, from: i64, to: i64) -> anyhow::Result<Scan> {
+        let mut scan = Scan::default();
+        for d in verify::list_dirs(self.sink.as_ref(), &self.template, topic)? {
+            for f in &d.files {
+                let e = scan
+                    .last_offsets
+                    .entry(f.range.partition)
+                    .or_insert(f.range.end);
+                *e = (*e).max(f.range.end);
+            }
+            if let Some(bucket) = d.bucket.filter(|b| *b >= from && *b < to) {
+                scan.dirs.push(ArchiveDir {
+                    path: d.path,
+                    bucket,
+                    files: d
+                        .files
+                        .into_iter()
+                        .map(|f| ArchiveFile {
+                            path: f.path,
+                            range: f.range,
+                        })
+                        .collect(),
+                    marked: d.marked,
+                });
+            }
+        }
+        Ok(scan)
     }
 
-    fn last_offsets(&self, topic: &str) -> anyhow::Result<BTreeMap<i32, i64>> {
-        let mut last = BTreeMap::new();
-        for f in verify::list_files(self.sink.as_ref(), &self.template, topic)? {
-            let e = last.entry(f.range.partition).or_insert(f.range.end);
-            *e = (*e).max(f.range.end);
-        }
-        Ok(last)
-    }
-
-    fn marker(&self, dir: &ArchiveDir) -> anyhow::Result<Option<SuccessMarker>> {
-        let present = self
-            .sink
-            .list(&dir.path)?
-            .iter()
-            .any(|e| !e.is_dir && e.name == SUCCESS_MARKER);
-        if !present {
-            return Ok(None);
-        }
+    fn marker(&self, dir: &ArchiveDir) -> anyhow::Result<SuccessMarker> {
         let path = format!("{}/{SUCCESS_MARKER}", dir.path);
         let raw = self.sink.read(&path)?;
         serde_json::from_slice(&raw)
-            .map(Some)
             .with_context(|| format!("{path}: not a logpipe _SUCCESS marker"))
     }
 

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use logpipe_archiver::path::PathTemplate;
@@ -15,7 +14,7 @@ use logpipe_archiver::verify;
 use logpipe_archiver::ArchiveConfig;
 use logpipe_testkit::hdfs::FakeHdfs;
 use logpipe_testkit::kafka::{mock_cluster, produce};
-use logpipe_testkit::process::KillOnDrop;
+use logpipe_testkit::process::{spawn_daemon, KillOnDrop};
 use rand::{Rng, SeedableRng};
 
 const TOTAL: usize = 60_000;
@@ -59,17 +58,7 @@ fn write_config(dir: &Path, bootstrap: &str, section: &str) -> std::path::PathBu
 }
 
 fn spawn_archive(config: &Path) -> KillOnDrop {
-    KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_logpipe"))
-            .args(["archive", "--config"])
-            .arg(config)
-            .args(["--metrics-listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start logpipe archive"),
-    )
+    spawn_daemon(env!("CARGO_BIN_EXE_logpipe"), "archive", config)
 }
 
 fn parse_config(section: &str) -> ArchiveConfig {

@@ -9,10 +9,9 @@
 //! "bootstrap.servers"`.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use logpipe_testkit::process::KillOnDrop;
+use logpipe_testkit::process::{spawn_daemon, KillOnDrop};
 
 use logpipe_testkit::kafka::produce;
 use logpipe_testkit::mariadb::TestDb;
@@ -47,18 +46,7 @@ commit_max_events = 3000
 /// A running `logpipe process`, SIGKILLed when dropped (so a failing or
 /// timed-out test leaves no daemon behind).
 fn spawn_process(config: &Path) -> KillOnDrop {
-    KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_logpipe"))
-            .arg("process")
-            .arg("--config")
-            .arg(config)
-            .args(["--metrics-listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start logpipe process"),
-    )
+    spawn_daemon(env!("CARGO_BIN_EXE_logpipe"), "process", config)
 }
 
 /// SIGKILL, failing if the child had already exited on its own (it must

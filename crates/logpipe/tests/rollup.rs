@@ -22,7 +22,7 @@ use logpipe_archiver::verify;
 use logpipe_testkit::kafka::{mock_cluster, produce};
 use logpipe_testkit::mariadb::TestDb;
 use logpipe_testkit::pipeline::{committed_offsets, log_event, wait_offsets, LEVELS};
-use logpipe_testkit::process::KillOnDrop;
+use logpipe_testkit::process::{spawn_daemon, KillOnDrop};
 use sqlx::{Connection, MySqlConnection};
 
 const DAY: &str = "2026-01-15";
@@ -118,17 +118,7 @@ topic = "logs"
 }
 
 fn spawn(daemon: &str, config: &Path) -> KillOnDrop {
-    KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_logpipe"))
-            .args([daemon, "--config"])
-            .arg(config)
-            .args(["--metrics-listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start logpipe {daemon}: {e}")),
-    )
+    spawn_daemon(env!("CARGO_BIN_EXE_logpipe"), daemon, config)
 }
 
 fn rollup(config: &Path, args: &[&str]) -> Output {
@@ -151,15 +141,16 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// Offsets the archive's committed files cover.
-fn archived_offsets(root: &Path) -> u64 {
+/// The committed files of topic `logs` under `root`.
+fn archived_files(root: &Path) -> Vec<verify::ArchivedFile> {
     let sink = logpipe_archiver::sink::local::LocalSink::new(root.to_str().unwrap()).unwrap();
     let t = PathTemplate::parse("%{topic}/dt=%Y-%m-%d/hr=%H").unwrap();
-    verify::list_files(&sink, &t, "logs")
-        .unwrap()
-        .iter()
-        .map(|f| f.range.len())
-        .sum()
+    verify::list_files(&sink, &t, "logs").unwrap()
+}
+
+/// Offsets the archive's committed files cover.
+fn archived_offsets(root: &Path) -> u64 {
+    archived_files(root).iter().map(|f| f.range.len()).sum()
 }
 
 #[derive(Debug, PartialEq)]
@@ -290,10 +281,7 @@ async fn a_past_day_reconciles_exactly_and_a_missing_file_is_named() {
     assert_eq!(reconciliation(&db.url).await.len(), 1);
 
     // A lost archive file: its minutes are named, the row turns red.
-    let sink = logpipe_archiver::sink::local::LocalSink::new(archive.to_str().unwrap()).unwrap();
-    let t = PathTemplate::parse("%{topic}/dt=%Y-%m-%d/hr=%H").unwrap();
-    let victim = verify::list_files(&sink, &t, "logs")
-        .unwrap()
+    let victim = archived_files(&archive)
         .into_iter()
         .find(|f| f.path.contains("hr=12"))
         .expect("a file of 12:00");

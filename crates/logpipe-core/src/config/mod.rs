@@ -120,6 +120,31 @@ impl Validator {
         anyhow::bail!("{}", lines.join("\n"))
     }
 
+    /// Check a `database_url` at `key`: `mysql://`/`mariadb://` or
+    /// `sqlite:`, and no password in it (that belongs in the
+    /// `database_password_file` beside it).
+    pub fn database_url(&mut self, key: &str, url: &str) {
+        if !(url.starts_with("mysql://")
+            || url.starts_with("mariadb://")
+            || url.starts_with("sqlite:"))
+        {
+            self.error(
+                key,
+                format!("unsupported database URL \"{url}\"; expected mysql://user@host:3306/db or sqlite://path"),
+            );
+        }
+        if url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split_once('@'))
+            .is_some_and(|(auth, _)| auth.contains(':'))
+        {
+            self.error(
+                key,
+                "the URL contains a password; put it in a file named by database_password_file",
+            );
+        }
+    }
+
     /// Check that a secret given as `<key>_file` can be read.
     pub fn secret(&mut self, key: &str, secret: &Option<Secret>) {
         if let Some(section) = &self.secrets_of {
