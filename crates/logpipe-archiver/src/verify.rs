@@ -186,8 +186,40 @@ fn parquet_rows(raw: &[u8]) -> parquet::errors::Result<Vec<Vec<u8>>> {
     let reader = parquet_reader(raw.to_vec())?;
     reader
         .get_row_iter(None)?
-        .map(|row| row.map(|r| r.to_json_value().to_string().into_bytes()))
+        .map(|row| row.map(|r| row_json(&r).to_string().into_bytes()))
         .collect()
+}
+
+/// A Parquet row as a JSON object. Timestamps become RFC 3339 text in UTC
+/// (`2026-01-15T10:00:00.250Z`), which the processor's and the rollup's
+/// time parsing read; the parquet crate's own rendering
+/// (`2026-01-15 10:00:00.250 +00:00`) is no standard format.
+fn row_json(row: &parquet::record::Row) -> serde_json::Value {
+    use parquet::record::Field;
+    let rfc3339 = |t: Option<chrono::DateTime<chrono::Utc>>, field: &Field| {
+        t.map_or_else(
+            || field.to_json_value(),
+            |t| {
+                t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                    .into()
+            },
+        )
+    };
+    row.get_column_iter()
+        .map(|(name, field)| {
+            let value = match field {
+                Field::TimestampMicros(us) => {
+                    rfc3339(chrono::DateTime::from_timestamp_micros(*us), field)
+                }
+                Field::TimestampMillis(ms) => {
+                    rfc3339(chrono::DateTime::from_timestamp_millis(*ms), field)
+                }
+                other => other.to_json_value(),
+            };
+            (name.clone(), value)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 /// The JSON-lines text of a file's bytes, by extension.

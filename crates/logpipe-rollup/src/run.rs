@@ -63,20 +63,45 @@ pub enum Outcome {
 /// any time zone's offset.
 const ZONE_MARGIN: i64 = 15 * 3600;
 
+/// Run `job` and push how it ended, whatever the end: a reconciled day, a
+/// mismatch, an incomplete day and an error (the database or the archive
+/// unreachable, say) all push `logpipe_rollup_success`, so an alert on it
+/// sees every failed run, not only the mismatches.
 pub async fn run(job: Job, source: Arc<dyn ArchiveSource>) -> anyhow::Result<Outcome> {
     let started = Instant::now();
+    let window = DayWindow::new(job.date, job.config.late_horizon.get().as_secs() as i64);
+    let day_start = utc_of_local(source.as_ref(), window.from);
+    let result = roll_up(&job, source, window, day_start).await;
+    let report = RunReport {
+        success: matches!(result, Ok(Outcome::Reconciled(_))),
+        day_start,
+        duration_secs: started.elapsed().as_secs_f64(),
+        reconciliations: match &result {
+            Ok(Outcome::Reconciled(rs) | Outcome::Mismatch(rs)) => rs.clone(),
+            Ok(Outcome::Incomplete(_)) | Err(_) => Vec::new(),
+        },
+    };
+    if let Some(url) = &job.config.pushgateway {
+        // A failed push is logged, not fatal: the day's rows are written.
+        if let Err(e) = push::push(url, &report).await {
+            tracing::error!("{e:#}");
+        }
+    }
+    result
+}
+
+async fn roll_up(
+    job: &Job,
+    source: Arc<dyn ArchiveSource>,
+    window: DayWindow,
+    day_start_utc: i64,
+) -> anyhow::Result<Outcome> {
     let password = match &job.config.database_password_file {
         Some(s) => Some(s.read()?),
         None => None,
     };
     let store = Store::open(&job.config.database_url, password.as_deref()).await?;
-    let window = DayWindow::new(job.date, job.config.late_horizon.get().as_secs() as i64);
-    let day_start_utc = utc_of_local(source.as_ref(), window.from);
     let deadline = Instant::now() + job.wait;
-    let mut report = RunReport {
-        day_start: day_start_utc,
-        ..RunReport::default()
-    };
 
     // Sensor. The archive must get past what the processor had read when
     // the rollup started.
@@ -89,7 +114,7 @@ pub async fn run(job: Job, source: Arc<dyn ArchiveSource>) -> anyhow::Result<Out
         });
     }
     let listing = loop {
-        let listing = list(&source, &job, window).await?;
+        let listing = list(&source, job, window).await?;
         let mut missing = Vec::new();
         let now_local = source.local_seconds(chrono::Utc::now().timestamp_millis());
         for ((t, (dirs, markers, archive_last)), at_start) in
@@ -121,8 +146,6 @@ pub async fn run(job: Job, source: Arc<dyn ArchiveSource>) -> anyhow::Result<Out
         }
         let now = Instant::now();
         if now >= deadline {
-            report.duration_secs = started.elapsed().as_secs_f64();
-            push_report(&job.config, &report).await;
             store.close().await;
             return Ok(Outcome::Incomplete(missing));
         }
@@ -193,24 +216,11 @@ pub async fn run(job: Job, source: Arc<dyn ArchiveSource>) -> anyhow::Result<Out
         .replace_day(job.date, &topics, &metrics, &reconciliations)
         .await?;
     store.close().await;
-    report.success = reconciliations.iter().all(Reconciliation::ok);
-    report.duration_secs = started.elapsed().as_secs_f64();
-    report.reconciliations = reconciliations.clone();
-    push_report(&job.config, &report).await;
-    Ok(if report.success {
+    Ok(if reconciliations.iter().all(Reconciliation::ok) {
         Outcome::Reconciled(reconciliations)
     } else {
         Outcome::Mismatch(reconciliations)
     })
-}
-
-/// A failed push is logged, not fatal: the day's rows are written.
-async fn push_report(config: &RollupConfig, report: &RunReport) {
-    if let Some(url) = &config.pushgateway {
-        if let Err(e) = push::push(url, report).await {
-            tracing::error!("{e:#}");
-        }
-    }
 }
 
 type Listing = Vec<(
@@ -307,7 +317,7 @@ fn read_topic(
                         continue;
                     }
                 };
-                let Some(ms) = event_time(&event, t) else {
+                let Some(ms) = event_time(&event, t, file.range.ext == "parquet") else {
                     counts.unreadable += in_day_dir as u64;
                     continue;
                 };
@@ -324,7 +334,11 @@ fn read_topic(
     Ok((counts, daily.rows()))
 }
 
-fn event_time(event: &serde_json::Map<String, Value>, t: &TopicJob) -> Option<i64> {
+/// The event time of a record, in the processor's format. A Parquet
+/// file's typed timestamp column is read back as RFC 3339 text (the value
+/// the archiver parsed, whatever format it came in), so for Parquet that
+/// is tried too.
+fn event_time(event: &serde_json::Map<String, Value>, t: &TopicJob, parquet: bool) -> Option<i64> {
     let v = event.get(&t.time_field)?;
     let tv = match v {
         Value::Number(n) => match n.as_i64() {
@@ -334,5 +348,12 @@ fn event_time(event: &serde_json::Map<String, Value>, t: &TopicJob) -> Option<i6
         Value::String(s) => TimeValue::Str(s),
         _ => return None,
     };
-    event_time::parse(tv, t.time_format, &t.time_field).ok()
+    event_time::parse(tv, t.time_format, &t.time_field)
+        .or_else(|e| match tv {
+            TimeValue::Str(_) if parquet => {
+                event_time::parse(tv, TimeFormat::Rfc3339, &t.time_field)
+            }
+            _ => Err(e),
+        })
+        .ok()
 }

@@ -5,7 +5,9 @@
 //! files); then the rollup of that day must reconcile exactly, compute the
 //! daily metrics an independent count gives, be idempotent, name the
 //! minutes when an archive file goes missing, and exit 75 for a day that
-//! is not over.
+//! is not over; the same day archived as Parquet must reconcile the same.
+//! Every run, one that ends in an error too, reports to Debian's real
+//! `prometheus-pushgateway`.
 //!
 //! The archive runs without `_SUCCESS` markers here: with markers, records
 //! older than the allowed lateness go to the directory of their arrival
@@ -22,7 +24,7 @@ use logpipe_archiver::verify;
 use logpipe_testkit::kafka::{mock_cluster, produce};
 use logpipe_testkit::mariadb::TestDb;
 use logpipe_testkit::pipeline::{committed_offsets, log_event, wait_offsets, LEVELS};
-use logpipe_testkit::process::{spawn_daemon, KillOnDrop};
+use logpipe_testkit::process::{free_port, http_get, metric, spawn_daemon, KillOnDrop};
 use sqlx::{Connection, MySqlConnection};
 
 const DAY: &str = "2026-01-15";
@@ -71,8 +73,17 @@ fn produce_day() -> Produced {
     }
 }
 
-fn write_config(dir: &Path, bootstrap: &str, db: &str, archive: &Path) -> std::path::PathBuf {
-    let path = dir.join("logpipe.toml");
+/// `format`: the archive's file format (`jsonl` or `parquet`); each
+/// format archives with its own consumer group, into its own root.
+fn write_config(
+    dir: &Path,
+    bootstrap: &str,
+    db: &str,
+    archive: &Path,
+    format: &str,
+    pushgateway: &str,
+) -> std::path::PathBuf {
+    let path = dir.join(format!("logpipe-{format}.toml"));
     std::fs::write(
         &path,
         format!(
@@ -89,6 +100,8 @@ commit_interval = "200ms"
 [archive]
 url = "file://{archive}"
 topics = ["logs"]
+format = "{format}"
+group_id = "rollup-test-{format}"
 
 [archive.roll]
 max_records = 400
@@ -100,6 +113,7 @@ markers = false
 [rollup]
 database_url = "{db}"
 poll_interval = "100ms"
+pushgateway = "{pushgateway}"
 
 [[rollup.metric]]
 name = "events_by_level"
@@ -153,7 +167,7 @@ fn archived_offsets(root: &Path) -> u64 {
     archived_files(root).iter().map(|f| f.range.len()).sum()
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 struct Reconciled {
     archived: i64,
     offsets: i64,
@@ -206,7 +220,7 @@ async fn daily_metrics(url: &str) -> Vec<(String, String, f64)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_past_day_reconciles_exactly_and_a_missing_file_is_named() {
+async fn a_past_day_reconciles_exactly_and_every_failure_is_named_and_pushed() {
     let produced = produce_day();
     let total = produced.messages.len() as u64;
     let cluster = mock_cluster(&[("logs", PARTITIONS), ("logs.dlq", 1)]);
@@ -216,7 +230,27 @@ async fn a_past_day_reconciles_exactly_and_a_missing_file_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("archive");
     std::fs::create_dir_all(&archive).unwrap();
-    let config = write_config(dir.path(), &bootstrap, &db.url, &archive);
+    let (_gateway, gateway) = pushgateway(&dir.path().join("pushgateway.log"));
+    let gateway_url = format!("http://{gateway}");
+    let config = write_config(
+        dir.path(),
+        &bootstrap,
+        &db.url,
+        &archive,
+        "jsonl",
+        &gateway_url,
+    );
+    // The same day archived as Parquet, by a second archiver.
+    let parquet_archive = dir.path().join("archive-parquet");
+    std::fs::create_dir_all(&parquet_archive).unwrap();
+    let parquet_config = write_config(
+        dir.path(),
+        &bootstrap,
+        &db.url,
+        &parquet_archive,
+        "parquet",
+        &gateway_url,
+    );
 
     // The rollup of a day that has not begun yet reports what it waits for.
     let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
@@ -225,23 +259,28 @@ async fn a_past_day_reconciles_exactly_and_a_missing_file_is_named() {
     let o = rollup(&config, &["--date", &tomorrow, "--wait", "0s"]);
     assert_eq!(o.status.code(), Some(75), "{}", text(&o));
     assert!(text(&o).contains("not complete before"), "{}", text(&o));
+    assert_eq!(pushed(gateway, "logpipe_rollup_success"), Some(0.0));
 
     let mut process = spawn("process", &config);
     let mut archiver = spawn("archive", &config);
+    let mut parquet_archiver = spawn("archive", &parquet_config);
     wait_offsets(&db.url, Duration::from_secs(60), "the processor", |n| {
         n == total as i64
     })
     .await;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while archived_offsets(&archive) < total {
-        assert!(
-            Instant::now() < deadline,
-            "archive: {} of {total}",
-            archived_offsets(&archive)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    for root in [&archive, &parquet_archive] {
+        while archived_offsets(root) < total {
+            assert!(
+                Instant::now() < deadline,
+                "{}: {} of {total}",
+                root.display(),
+                archived_offsets(root)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
-    for d in [&mut process, &mut archiver] {
+    for d in [&mut process, &mut archiver, &mut parquet_archiver] {
         d.signal("TERM");
         assert!(d.wait_exit(Duration::from_secs(30)).success());
     }
@@ -264,7 +303,7 @@ async fn a_past_day_reconciles_exactly_and_a_missing_file_is_named() {
         ),
     };
     assert!(produced.late > 0);
-    assert_eq!(reconciliation(&db.url).await, [expected]);
+    assert_eq!(reconciliation(&db.url).await, [expected.clone()]);
     let mut want: Vec<(String, String, f64)> = LEVELS
         .iter()
         .zip(produced.by_level)
@@ -274,11 +313,53 @@ async fn a_past_day_reconciles_exactly_and_a_missing_file_is_named() {
     want.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     assert_eq!(daily_metrics(&db.url).await, want);
 
+    // The Parquet archive of the day reconciles the same (its typed
+    // timestamps read back as the same minutes).
+    let o = rollup(&parquet_config, &["--date", DAY, "--wait", "10s"]);
+    assert_eq!(o.status.code(), Some(0), "parquet: {}", text(&o));
+    assert_eq!(reconciliation(&db.url).await, [expected]);
+    assert_eq!(daily_metrics(&db.url).await, want);
+
     // Idempotent: the day's rows are replaced, not added to.
     let o = rollup(&config, &["--date", DAY, "--wait", "0s"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(daily_metrics(&db.url).await, want);
     assert_eq!(reconciliation(&db.url).await.len(), 1);
+    assert_eq!(pushed(gateway, "logpipe_rollup_success"), Some(1.0));
+    let succeeded = pushed(gateway, "logpipe_rollup_last_success_timestamp_seconds")
+        .expect("a successful run pushes its time");
+
+    // A run that ends in an error (its database unreachable) pushes
+    // success 0 too, which LogpipeRollupFailed alerts on, and leaves the
+    // last success's time as it was.
+    let unreachable = format!("mysql://root@{}/test", free_port());
+    let broken = dir.path().join("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    let broken = write_config(
+        &broken,
+        &bootstrap,
+        &unreachable,
+        &archive,
+        "jsonl",
+        &gateway_url,
+    );
+    let o = rollup(&broken, &["--date", DAY, "--wait", "0s"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("cannot connect to the database at {unreachable}")),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(pushed(gateway, "logpipe_rollup_success"), Some(0.0));
+    assert_eq!(
+        pushed(gateway, "logpipe_rollup_last_success_timestamp_seconds"),
+        Some(succeeded)
+    );
+    let last_run = pushed(gateway, "logpipe_rollup_last_run_timestamp_seconds").unwrap();
+    assert!(
+        last_run >= succeeded,
+        "last run {last_run}, last success {succeeded}"
+    );
 
     // A lost archive file: its minutes are named, the row turns red.
     let victim = archived_files(&archive)
@@ -298,5 +379,38 @@ async fn a_past_day_reconciles_exactly_and_a_missing_file_is_named() {
         "detail names the minutes: {}",
         r.detail
     );
+    assert_eq!(pushed(gateway, "logpipe_rollup_success"), Some(0.0));
+    assert_eq!(
+        pushed(gateway, "logpipe_rollup_mismatched_minutes"),
+        Some(r.mismatched_minutes as f64)
+    );
     db.drop().await;
+}
+
+/// Debian's Pushgateway on a free loopback port, once it answers.
+fn pushgateway(log: &Path) -> (KillOnDrop, std::net::SocketAddr) {
+    let addr = free_port();
+    let gateway = KillOnDrop(
+        Command::new("/usr/bin/prometheus-pushgateway")
+            .arg(format!("--web.listen-address={addr}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .expect("start prometheus-pushgateway (scripts/test installs it)"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the Pushgateway at {addr} never listened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (gateway, addr)
+}
+
+/// The rollup's gauges as the Pushgateway serves them.
+fn pushed(addr: std::net::SocketAddr, name: &str) -> Option<f64> {
+    metric(&http_get(addr, "/metrics"), &format!("{name}{{"))
 }
