@@ -303,7 +303,7 @@ async fn a_past_day_reconciles_exactly_and_every_failure_is_named_and_pushed() {
         ),
     };
     assert!(produced.late > 0);
-    assert_eq!(reconciliation(&db.url).await, [expected.clone()]);
+    assert_eq!(reconciliation(&db.url).await, std::slice::from_ref(&expected));
     let mut want: Vec<(String, String, f64)> = LEVELS
         .iter()
         .zip(produced.by_level)
