@@ -167,7 +167,7 @@ fn archived_offsets(root: &Path) -> u64 {
     archived_files(root).iter().map(|f| f.range.len()).sum()
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 struct Reconciled {
     archived: i64,
     offsets: i64,
