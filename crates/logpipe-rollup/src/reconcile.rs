@@ -9,6 +9,10 @@
 //!   and the late horizon after it) against the processor's streamed +
 //!   late count of that minute (`logpipe_event_counts`).
 //!
+//! - per partition, the files' offset ranges must chain: a gap next to a
+//!   file of the day is a lost file, seen even where no processor counts
+//!   the topic and no marker declares a count.
+//!
 //! Any difference is named, minute by minute.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +34,8 @@ pub struct ArchiveCounts {
     /// Records per event-time minute (UTC epoch seconds) of the day, from
     /// the day's directories and the late horizon after it.
     pub per_minute: BTreeMap<i64, u64>,
+    /// Offset gaps next to the day's files (lost files), described.
+    pub gaps: Vec<String>,
 }
 
 /// The processor's count of one minute.
@@ -99,7 +105,7 @@ pub fn reconcile(
     archive: &ArchiveCounts,
     processor: Option<&BTreeMap<i64, Processed>>,
 ) -> Reconciliation {
-    let mut problems = Vec::new();
+    let mut problems = archive.gaps.clone();
     if archive.archived != archive.offsets {
         problems.push(format!(
             "the day's files hold {} records but their offset ranges span {} offsets ({} {})",
@@ -229,6 +235,17 @@ mod tests {
         assert!(r.problems[0].contains("5 records but their offset ranges span 6 offsets"));
         assert!(r.problems[1].contains("markers declare 4 records"));
         assert_eq!(r.mismatched_minutes, 0, "no processor: no minutes compared");
+    }
+
+    #[test]
+    fn a_gap_is_a_mismatch_without_processor_or_markers() {
+        // a lost file: records and offsets drop together, the gap remains
+        let mut a = archive(&[(0, 5)]);
+        a.marked = None;
+        a.gaps = vec!["offsets 5..9 of partition 0 are in no archive file".into()];
+        let r = reconcile("logs", &a, None);
+        assert!(!r.ok());
+        assert_eq!(r.problems, a.gaps);
     }
 
     #[test]

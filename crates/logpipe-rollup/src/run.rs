@@ -1,7 +1,7 @@
 //! One rollup run: sensor → read the day → metrics and reconciliation →
 //! one transaction → push.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ use crate::daily::{DailyMetrics, MetricRow};
 use crate::push::{self, RunReport};
 use crate::reconcile::{self, ArchiveCounts, Reconciliation};
 use crate::sensor::{self, DayWindow, TopicState};
-use crate::source::{ArchiveDir, ArchiveSource, Scan};
+use crate::source::{ArchiveDir, ArchiveSource, OffsetGap};
 use crate::store::Store;
 
 /// One topic to roll up.
@@ -117,9 +117,7 @@ async fn roll_up(
         let listing = list(&source, job, window).await?;
         let mut missing = Vec::new();
         let now_local = source.local_seconds(chrono::Utc::now().timestamp_millis());
-        for ((t, (dirs, markers, archive_last)), at_start) in
-            job.topics.iter().zip(&listing).zip(&at_start)
-        {
+        for ((t, l), at_start) in job.topics.iter().zip(&listing).zip(&at_start) {
             let offsets = if t.processed {
                 Some(store.processor_offsets(&job.group_id, &t.topic).await?)
             } else {
@@ -132,11 +130,11 @@ async fn roll_up(
                 job.markers,
                 &TopicState {
                     topic: &t.topic,
-                    dirs,
-                    markers,
+                    dirs: &l.dirs,
+                    markers: &l.markers,
                     processor: offsets.as_ref(),
                     processor_at_start: at_start.as_ref(),
-                    archive_last,
+                    archive_last: &l.last_offsets,
                     group_id: &job.group_id,
                 },
             ));
@@ -167,20 +165,12 @@ async fn roll_up(
             .map(|t| t.topic.clone())
             .collect::<Vec<_>>(),
     );
-    for (t, (dirs, markers, _)) in job.topics.iter().zip(listing) {
+    for (t, l) in job.topics.iter().zip(listing) {
         let (counts, rows) = {
             let (source, t, all_metrics) = (source.clone(), t.clone(), all_metrics.clone());
             let markers_on = job.markers;
             tokio::task::spawn_blocking(move || {
-                read_topic(
-                    source.as_ref(),
-                    &t,
-                    window,
-                    &dirs,
-                    &markers,
-                    markers_on,
-                    &all_metrics,
-                )
+                read_topic(source.as_ref(), &t, window, &l, markers_on, &all_metrics)
             })
             .await??
         };
@@ -223,19 +213,24 @@ async fn roll_up(
     })
 }
 
-type Listing = Vec<(
-    Vec<ArchiveDir>,
-    Vec<Option<SuccessMarker>>,
-    BTreeMap<i32, i64>,
-)>;
+/// What one walk found of a topic.
+struct TopicListing {
+    /// The directories of the day and its late horizon, by bucket.
+    dirs: Vec<ArchiveDir>,
+    /// Their markers (read only with markers on).
+    markers: Vec<Option<SuccessMarker>>,
+    /// The archive's last offset per partition.
+    last_offsets: BTreeMap<i32, i64>,
+    /// Offset gaps anywhere in the topic's archive.
+    gaps: Vec<OffsetGap>,
+}
 
-/// Per topic: the directories of the day and its late horizon, their
-/// markers, and the archive's last offset per partition.
+/// One walk of each topic's archive.
 async fn list(
     source: &Arc<dyn ArchiveSource>,
     job: &Job,
     window: DayWindow,
-) -> anyhow::Result<Listing> {
+) -> anyhow::Result<Vec<TopicListing>> {
     let source = source.clone();
     let topics: Vec<String> = job.topics.iter().map(|t| t.topic.clone()).collect();
     let markers_on = job.markers;
@@ -243,12 +238,11 @@ async fn list(
         topics
             .iter()
             .map(|t| {
-                let Scan {
-                    mut dirs,
-                    last_offsets,
-                } = source
+                let scan = source
                     .scan(t, window.from, window.horizon_to)
                     .with_context(|| format!("cannot list the archive of topic {t}"))?;
+                let (last_offsets, gaps) = (scan.last_offsets(), scan.gaps());
+                let mut dirs = scan.dirs;
                 dirs.sort_by_key(|d| d.bucket);
                 let markers = dirs
                     .iter()
@@ -258,7 +252,12 @@ async fn list(
                             .transpose()
                     })
                     .collect::<anyhow::Result<Vec<_>>>()?;
-                Ok((dirs, markers, last_offsets))
+                Ok(TopicListing {
+                    dirs,
+                    markers,
+                    last_offsets,
+                    gaps,
+                })
             })
             .collect()
     })
@@ -287,16 +286,28 @@ fn read_topic(
     source: &dyn ArchiveSource,
     t: &TopicJob,
     window: DayWindow,
-    dirs: &[ArchiveDir],
-    markers: &[Option<SuccessMarker>],
+    listing: &TopicListing,
     markers_on: bool,
     metrics: &[MetricConfig],
 ) -> anyhow::Result<(ArchiveCounts, Vec<MetricRow>)> {
     let mut counts = ArchiveCounts::default();
+    // A gap next to a file of the day: likely the day's lost file.
+    let day_files: BTreeSet<&str> = listing
+        .dirs
+        .iter()
+        .filter(|d| d.bucket < window.to)
+        .flat_map(|d| d.files.iter().map(|f| f.path.as_str()))
+        .collect();
+    counts.gaps = listing
+        .gaps
+        .iter()
+        .filter(|g| day_files.contains(g.before.as_str()) || day_files.contains(g.after.as_str()))
+        .map(OffsetGap::describe)
+        .collect();
     let mut daily = DailyMetrics::new(&t.topic, metrics);
     // With markers on, the sensor saw one in every directory.
     let mut marked = markers_on.then_some(0);
-    for (dir, marker) in dirs.iter().zip(markers) {
+    for (dir, marker) in listing.dirs.iter().zip(&listing.markers) {
         let in_day_dir = dir.bucket < window.to;
         if let (true, Some(m), Some(sum)) = (in_day_dir, marker, marked.as_mut()) {
             *sum += m.partitions.values().map(|p| p.records).sum::<u64>();

@@ -32,9 +32,71 @@ pub struct ArchiveDir {
 pub struct Scan {
     /// The time directories of the window asked for.
     pub dirs: Vec<ArchiveDir>,
-    /// The largest committed end offset of each partition, anywhere in
-    /// the archive: how far the archiver has got.
-    pub last_offsets: BTreeMap<i32, i64>,
+    /// Every committed file of the topic, anywhere in the archive.
+    pub files: Vec<ArchiveFile>,
+}
+
+/// Offsets of a partition that no committed file covers, between two
+/// files that do: each offset is archived exactly once (a dead-lettered
+/// one inside its file's range), so a gap is a lost file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffsetGap {
+    pub partition: i32,
+    pub first: i64,
+    pub last: i64,
+    /// The files either side of it.
+    pub before: String,
+    pub after: String,
+}
+
+impl OffsetGap {
+    pub fn describe(&self) -> String {
+        format!(
+            "offsets {}..{} of partition {} are in no archive file (between {} and {}): a file is lost",
+            self.first, self.last, self.partition, self.before, self.after
+        )
+    }
+}
+
+impl Scan {
+    /// The largest committed end offset of each partition: how far the
+    /// archiver has got.
+    pub fn last_offsets(&self) -> BTreeMap<i32, i64> {
+        let mut last = BTreeMap::new();
+        for f in &self.files {
+            let e = last.entry(f.range.partition).or_insert(f.range.end);
+            *e = (*e).max(f.range.end);
+        }
+        last
+    }
+
+    /// Where the files' offset ranges do not chain, per partition.
+    pub fn gaps(&self) -> Vec<OffsetGap> {
+        let mut by_partition: BTreeMap<i32, Vec<&ArchiveFile>> = BTreeMap::new();
+        for f in &self.files {
+            by_partition.entry(f.range.partition).or_default().push(f);
+        }
+        let mut gaps = Vec::new();
+        for (partition, mut files) in by_partition {
+            files.sort_by_key(|f| (f.range.start, f.range.end));
+            let mut reach: Option<&ArchiveFile> = None;
+            for f in files {
+                if let Some(r) = reach.filter(|r| f.range.start > r.range.end + 1) {
+                    gaps.push(OffsetGap {
+                        partition,
+                        first: r.range.end + 1,
+                        last: f.range.start - 1,
+                        before: r.path.clone(),
+                        after: f.path.clone(),
+                    });
+                }
+                if reach.is_none_or(|r| f.range.end > r.range.end) {
+                    reach = Some(f);
+                }
+            }
+        }
+        gaps
+    }
 }
 
 /// Read access to an archive. Methods block (HDFS or disk I/O): call them
@@ -47,12 +109,64 @@ pub trait ArchiveSource: Send + Sync {
     fn local_seconds(&self, utc_ms: i64) -> i64;
     /// One walk of `topic`'s archive: every time directory whose bucket
     /// lies in `[from, to)` (template seconds), with its committed files
-    /// (directories holding only temporaries too, with no files), and each
-    /// partition's last committed offset.
+    /// (directories holding only temporaries too, with no files), and
+    /// every committed file of the topic.
     fn scan(&self, topic: &str, from: i64, to: i64) -> anyhow::Result<Scan>;
     /// The `_SUCCESS` marker of a directory the scan found `marked`.
     fn marker(&self, dir: &ArchiveDir) -> anyhow::Result<SuccessMarker>;
     /// The records of a file: JSON lines without their newline; Parquet
     /// rows as JSON objects.
     fn records(&self, file: &ArchiveFile) -> anyhow::Result<Vec<Vec<u8>>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, partition: i32, start: i64, end: i64) -> ArchiveFile {
+        ArchiveFile {
+            path: path.into(),
+            range: FileRange {
+                topic: "logs".into(),
+                partition,
+                start,
+                end,
+                ext: "jsonl".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn ranges_that_do_not_chain_are_gaps_and_the_last_offset_is_the_largest_end() {
+        let scan = Scan {
+            dirs: Vec::new(),
+            files: vec![
+                file("a", 0, 0, 9),
+                // out of order, and a file within another's reach
+                file("c", 0, 20, 29),
+                file("b", 0, 10, 14),
+                file("p1", 1, 5, 7),
+                file("p1-late", 1, 8, 8),
+            ],
+        };
+        assert_eq!(scan.last_offsets(), [(0, 29), (1, 8)].into_iter().collect());
+        let gaps = scan.gaps();
+        assert_eq!(
+            gaps,
+            [OffsetGap {
+                partition: 0,
+                first: 15,
+                last: 19,
+                before: "b".into(),
+                after: "c".into(),
+            }]
+        );
+        assert!(
+            gaps[0]
+                .describe()
+                .starts_with("offsets 15..19 of partition 0 are in no archive file"),
+            "{}",
+            gaps[0].describe()
+        );
+    }
 }

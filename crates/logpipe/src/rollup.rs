@@ -187,28 +187,23 @@ impl ArchiveSource for Archive {
     fn scan(&self, topic: &str, from: i64, to: i64) -> anyhow::Result<Scan> {
         let mut scan = Scan::default();
         for d in verify::list_dirs(self.sink.as_ref(), &self.template, topic)? {
-            for f in &d.files {
-                let e = scan
-                    .last_offsets
-                    .entry(f.range.partition)
-                    .or_insert(f.range.end);
-                *e = (*e).max(f.range.end);
-            }
+            let files: Vec<ArchiveFile> = d
+                .files
+                .into_iter()
+                .map(|f| ArchiveFile {
+                    path: f.path,
+                    range: f.range,
+                })
+                .collect();
             if let Some(bucket) = d.bucket.filter(|b| *b >= from && *b < to) {
                 scan.dirs.push(ArchiveDir {
                     path: d.path,
                     bucket,
-                    files: d
-                        .files
-                        .into_iter()
-                        .map(|f| ArchiveFile {
-                            path: f.path,
-                            range: f.range,
-                        })
-                        .collect(),
+                    files: files.clone(),
                     marked: d.marked,
                 });
             }
+            scan.files.extend(files);
         }
         Ok(scan)
     }

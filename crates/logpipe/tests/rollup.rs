@@ -303,7 +303,10 @@ async fn a_past_day_reconciles_exactly_and_every_failure_is_named_and_pushed() {
         ),
     };
     assert!(produced.late > 0);
-    assert_eq!(reconciliation(&db.url).await, std::slice::from_ref(&expected));
+    assert_eq!(
+        reconciliation(&db.url).await,
+        std::slice::from_ref(&expected)
+    );
     let mut want: Vec<(String, String, f64)> = LEVELS
         .iter()
         .zip(produced.by_level)
@@ -364,7 +367,7 @@ async fn a_past_day_reconciles_exactly_and_every_failure_is_named_and_pushed() {
     // A lost archive file: its minutes are named, the row turns red.
     let victim = archived_files(&archive)
         .into_iter()
-        .find(|f| f.path.contains("hr=12"))
+        .find(|f| f.path.contains(&format!("dt={DAY}/hr=12")))
         .expect("a file of 12:00");
     std::fs::remove_file(archive.join(&victim.path)).unwrap();
     let o = rollup(&config, &["--date", DAY, "--wait", "0s"]);
@@ -377,6 +380,15 @@ async fn a_past_day_reconciles_exactly_and_every_failure_is_named_and_pushed() {
     assert!(
         r.detail.contains("minute 2026-01-15T12:"),
         "detail names the minutes: {}",
+        r.detail
+    );
+    let gap = format!(
+        "offsets {}..{} of partition {} are in no archive file",
+        victim.range.start, victim.range.end, victim.range.partition
+    );
+    assert!(
+        r.detail.starts_with(&gap),
+        "detail names the gap first: {}",
         r.detail
     );
     assert_eq!(pushed(gateway, "logpipe_rollup_success"), Some(0.0));
