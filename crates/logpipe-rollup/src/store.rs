@@ -30,19 +30,25 @@ macro_rules! with_pool {
     };
 }
 
+/// Key columns have a binary collation: compared as written. MariaDB's
+/// default collation folds case, so two groups `level=info` and
+/// `level=INFO` would collide on the primary key and fail the whole day's
+/// write. (PAD SPACE still equates values differing only in trailing
+/// spaces. sqlx reports such columns as VARBINARY; Grafana's driver reads
+/// them as text.)
 const MYSQL_TABLES: [&str; 2] = [
     "CREATE TABLE IF NOT EXISTS daily_metrics (
   day DATE NOT NULL,
-  topic VARCHAR(190) NOT NULL,
-  metric VARCHAR(64) NOT NULL,
-  dimensions VARCHAR(190) NOT NULL,
+  topic VARCHAR(190) COLLATE utf8mb4_bin NOT NULL,
+  metric VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
+  dimensions VARCHAR(190) COLLATE utf8mb4_bin NOT NULL,
   value DOUBLE NOT NULL,
   computed_at DATETIME NOT NULL,
   PRIMARY KEY (day, topic, metric, dimensions)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
     "CREATE TABLE IF NOT EXISTS daily_reconciliation (
   day DATE NOT NULL,
-  topic VARCHAR(190) NOT NULL,
+  topic VARCHAR(190) COLLATE utf8mb4_bin NOT NULL,
   archived BIGINT NOT NULL,
   offsets BIGINT NOT NULL,
   marked BIGINT NOT NULL,
@@ -265,5 +271,48 @@ fn is_missing_table(e: &sqlx::Error) -> bool {
             db.code().as_deref() == Some("42S02") || db.message().contains("no such table")
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(dimensions: &str, value: f64) -> MetricRow {
+        MetricRow {
+            topic: "logs".into(),
+            metric: "events_by_level".into(),
+            dimensions: dimensions.into(),
+            value,
+        }
+    }
+
+    #[tokio::test]
+    async fn groups_differing_only_in_case_are_separate_rows_on_mariadb() {
+        let db = logpipe_testkit::mariadb::TestDb::create().await;
+        let store = Store::open(&db.url, None).await.unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
+        let rows = [row("level=INFO", 2.0), row("level=info", 3.0)];
+        store
+            .replace_day(day, &["logs".into()], &rows, &[])
+            .await
+            .unwrap();
+        let got: Vec<(String, f64)> = with_pool!(&store, p => {
+            sqlx::query_as(
+                "SELECT CONVERT(dimensions USING utf8mb4), value FROM daily_metrics ORDER BY value",
+            )
+                .fetch_all(p)
+                .await
+        })
+        .unwrap();
+        assert_eq!(
+            got,
+            [
+                ("level=INFO".to_owned(), 2.0),
+                ("level=info".to_owned(), 3.0)
+            ]
+        );
+        store.close().await;
+        db.drop().await;
     }
 }

@@ -208,8 +208,8 @@ async fn reconciliation(url: &str) -> Vec<Reconciled> {
 async fn daily_metrics(url: &str) -> Vec<(String, String, f64)> {
     let mut c = MySqlConnection::connect(url).await.unwrap();
     let rows = sqlx::query_as(
-        "SELECT metric, dimensions, value FROM daily_metrics WHERE day = ? AND topic = 'logs' \
-         ORDER BY metric, dimensions",
+        "SELECT CONVERT(metric USING utf8mb4), CONVERT(dimensions USING utf8mb4), value \
+         FROM daily_metrics WHERE day = ? AND topic = 'logs' ORDER BY metric, dimensions",
     )
     .bind(DAY)
     .fetch_all(&mut c)
