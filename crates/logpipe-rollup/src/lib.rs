@@ -27,4 +27,4 @@ pub mod store;
 
 pub use config::RollupConfig;
 pub use run::{run, Job, Outcome, TopicJob};
-pub use source::{ArchiveDir, ArchiveFile, ArchiveSource, Scan};
+pub use source::{ArchiveDir, ArchiveFile, ArchiveSource, Bucket, Scan};

@@ -16,7 +16,7 @@ use crate::daily::{DailyMetrics, MetricRow};
 use crate::push::{self, RunReport};
 use crate::reconcile::{self, ArchiveCounts, Reconciliation};
 use crate::sensor::{self, DayWindow, TopicState};
-use crate::source::{ArchiveDir, ArchiveSource, OffsetGap};
+use crate::source::{ArchiveDir, ArchiveSource, Bucket, OffsetGap};
 use crate::store::Store;
 
 /// One topic to roll up.
@@ -132,6 +132,7 @@ async fn roll_up(
                     topic: &t.topic,
                     dirs: &l.dirs,
                     markers: &l.markers,
+                    expected: &l.expected,
                     processor: offsets.as_ref(),
                     processor_at_start: at_start.as_ref(),
                     archive_last: &l.last_offsets,
@@ -219,6 +220,8 @@ struct TopicListing {
     dirs: Vec<ArchiveDir>,
     /// Their markers (read only with markers on).
     markers: Vec<Option<SuccessMarker>>,
+    /// The buckets that must be marked (with markers on).
+    expected: Vec<Bucket>,
     /// The archive's last offset per partition.
     last_offsets: BTreeMap<i32, i64>,
     /// Offset gaps anywhere in the topic's archive.
@@ -244,6 +247,14 @@ async fn list(
                 let (last_offsets, gaps) = (scan.last_offsets(), scan.gaps());
                 let mut dirs = scan.dirs;
                 dirs.sort_by_key(|d| d.bucket);
+                let expected = match dirs.first() {
+                    Some(first) if markers_on => sensor::expected_buckets(
+                        window,
+                        &dirs,
+                        source.buckets(t, first.bucket, window.horizon_to),
+                    ),
+                    _ => Vec::new(),
+                };
                 let markers = dirs
                     .iter()
                     .map(|d| {
@@ -255,6 +266,7 @@ async fn list(
                 Ok(TopicListing {
                     dirs,
                     markers,
+                    expected,
                     last_offsets,
                     gaps,
                 })

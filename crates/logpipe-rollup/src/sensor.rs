@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use logpipe_core::archive::SuccessMarker;
 
-use crate::source::ArchiveDir;
+use crate::source::{ArchiveDir, Bucket};
 
 /// The directories a day's rollup reads, in template time (seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +39,9 @@ pub struct TopicState<'a> {
     pub dirs: &'a [ArchiveDir],
     /// By position in `dirs`.
     pub markers: &'a [Option<SuccessMarker>],
+    /// With markers on: the buckets that must each have a marked
+    /// directory (see [`expected_buckets`]).
+    pub expected: &'a [Bucket],
     /// The processor's next offset per partition; `None` when the
     /// processor does not aggregate this topic.
     pub processor: Option<&'a BTreeMap<i32, i64>>,
@@ -50,6 +53,21 @@ pub struct TopicState<'a> {
     /// The archive's largest committed end offset per partition.
     pub archive_last: &'a BTreeMap<i32, i64>,
     pub group_id: &'a str,
+}
+
+/// The buckets whose `_SUCCESS` the sensor waits for: from the first
+/// directory of the window (the archiver marks every bucket after the first
+/// it wrote, empty ones too; before it there may never have been one) to
+/// the last that ends within the late horizon (a bucket reaching past it,
+/// e.g. the next day's directory of a daily template, is read as it is).
+/// None when the window has no directory yet.
+pub fn expected_buckets(window: DayWindow, dirs: &[ArchiveDir], all: Vec<Bucket>) -> Vec<Bucket> {
+    let Some(first) = dirs.iter().map(|d| d.bucket).min() else {
+        return Vec::new();
+    };
+    all.into_iter()
+        .filter(|b| b.start >= first && b.end <= window.horizon_to)
+        .collect()
 }
 
 /// What is still missing before the day can be rolled up; empty when it
@@ -75,8 +93,20 @@ pub fn missing(
         ));
     }
     if markers_on {
-        for (d, m) in topic.dirs.iter().zip(topic.markers) {
-            if m.is_none() {
+        for b in topic.expected {
+            let mut here = topic
+                .dirs
+                .iter()
+                .zip(topic.markers)
+                .filter(|(d, _)| d.bucket == b.start)
+                .peekable();
+            if here.peek().is_none() {
+                out.push(format!(
+                    "{}: no directory and no _SUCCESS marker yet",
+                    b.path
+                ));
+            }
+            for (d, _) in here.filter(|(_, m)| m.is_none()) {
                 out.push(format!("{}: no _SUCCESS marker yet", d.path));
             }
         }
@@ -122,10 +152,10 @@ mod tests {
     use crate::source::ArchiveFile;
     use logpipe_core::archive::FileRange;
 
-    fn dir(path: &str, partition: i32, end: i64) -> ArchiveDir {
+    fn dir(path: &str, bucket: i64, partition: i32, end: i64) -> ArchiveDir {
         ArchiveDir {
             path: path.into(),
-            bucket: 0,
+            bucket,
             marked: false,
             files: vec![ArchiveFile {
                 path: format!("{path}/f"),
@@ -143,10 +173,17 @@ mod tests {
     #[test]
     fn complete_only_when_closed_marked_and_consumed() {
         let w = DayWindow::new(chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap(), 3600);
+        let hour = |h: i64| Bucket {
+            start: w.from + h * 3600,
+            end: w.from + (h + 1) * 3600,
+            path: format!("logs/dt=2026-12-02/hr={h}"),
+        };
         let dirs = [
-            dir("logs/dt=2026-12-02/hr=10", 0, 99),
-            dir("logs/dt=2026-12-02/hr=11", 1, 49),
+            dir("logs/dt=2026-12-02/hr=10", hour(10).start, 0, 99),
+            dir("logs/dt=2026-12-02/hr=11", hour(11).start, 1, 49),
         ];
+        // hr=12 has no directory yet
+        let expected = [hour(10), hour(11), hour(12)];
         let marker = SuccessMarker {
             topic: "logs".into(),
             dir: "d".into(),
@@ -161,13 +198,14 @@ mod tests {
             topic: "logs",
             dirs: &dirs,
             markers: &markers,
+            expected: &expected,
             processor: Some(&consumed),
             processor_at_start: Some(&at_start),
             archive_last: &archive_last,
             group_id: "g",
         };
         let early = missing(w.to, 600, w, true, &state);
-        assert_eq!(early.len(), 4, "{early:?}");
+        assert_eq!(early.len(), 5, "{early:?}");
         assert!(
             early[0].contains("not complete before 2026-12-03 01:10:00"),
             "{}",
@@ -176,12 +214,16 @@ mod tests {
         assert_eq!(early[1], "logs/dt=2026-12-02/hr=11: no _SUCCESS marker yet");
         assert_eq!(
             early[2],
+            "logs/dt=2026-12-02/hr=12: no directory and no _SUCCESS marker yet"
+        );
+        assert_eq!(
+            early[3],
             "logs/1: the archive holds up to offset 49, the processor had consumed up to 59 when the rollup started"
         );
         assert!(
-            early[3].starts_with("logs/1: processor group g has not consumed"),
+            early[4].starts_with("logs/1: processor group g has not consumed"),
             "{}",
-            early[3]
+            early[4]
         );
 
         let at_start: BTreeMap<i32, i64> = [(0, 100), (1, 50)].into_iter().collect();
@@ -191,8 +233,10 @@ mod tests {
         };
         let markers = [Some(marker.clone()), Some(marker)];
         let consumed: BTreeMap<i32, i64> = [(0, 100), (1, 50)].into_iter().collect();
+        let expected = [hour(10), hour(11)];
         let state = TopicState {
             markers: &markers,
+            expected: &expected,
             processor: Some(&consumed),
             ..state
         };
@@ -209,5 +253,27 @@ mod tests {
             missing(w.horizon_to + 600, 600, w, true, &state),
             ["logs/1: processor group g has consumed up to offset 48, the archive holds up to 49"]
         );
+    }
+
+    #[test]
+    fn expected_buckets_run_from_the_first_directory_to_the_horizon() {
+        let w = DayWindow::new(chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap(), 3600);
+        let b = |start: i64, len: i64| Bucket {
+            start,
+            end: start + len,
+            path: start.to_string(),
+        };
+        // hourly: 03:00 (the first directory) through 00:00 of the next day
+        let hourly: Vec<Bucket> = (0..25).map(|h| b(w.from + h * 3600, 3600)).collect();
+        let dirs = [dir("d", w.from + 3 * 3600, 0, 1)];
+        let got = expected_buckets(w, &dirs, hourly);
+        assert_eq!(got.first().map(|b| b.start), Some(w.from + 3 * 3600));
+        assert_eq!(got.last().map(|b| b.end), Some(w.horizon_to));
+        assert_eq!(got.len(), 22);
+        // daily: the next day's directory reaches past the horizon
+        let daily = vec![b(w.from, 86_400), b(w.to, 86_400)];
+        let dirs = [dir("d", w.from, 0, 1)];
+        assert_eq!(expected_buckets(w, &dirs, daily), [b(w.from, 86_400)]);
+        assert!(expected_buckets(w, &[], vec![b(w.from, 86_400)]).is_empty());
     }
 }

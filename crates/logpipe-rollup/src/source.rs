@@ -27,6 +27,16 @@ pub struct ArchiveDir {
     pub marked: bool,
 }
 
+/// A time bucket of the archive's path template: one directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bucket {
+    /// Start and end, in template time (seconds).
+    pub start: i64,
+    pub end: i64,
+    /// Its directory, relative to the archive root.
+    pub path: String,
+}
+
 /// One walk of a topic's archive.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scan {
@@ -112,6 +122,9 @@ pub trait ArchiveSource: Send + Sync {
     /// (directories holding only temporaries too, with no files), and
     /// every committed file of the topic.
     fn scan(&self, topic: &str, from: i64, to: i64) -> anyhow::Result<Scan>;
+    /// The path template's buckets of `topic` that start in `[from, to)`,
+    /// whether a directory exists for them or not.
+    fn buckets(&self, topic: &str, from: i64, to: i64) -> Vec<Bucket>;
     /// The `_SUCCESS` marker of a directory the scan found `marked`.
     fn marker(&self, dir: &ArchiveDir) -> anyhow::Result<SuccessMarker>;
     /// The records of a file: JSON lines without their newline; Parquet

@@ -15,7 +15,9 @@ use logpipe_archiver::ArchiveConfig;
 use logpipe_core::archive::{SuccessMarker, SUCCESS_MARKER};
 use logpipe_core::config::{HumanDuration, Validate, Validator};
 use logpipe_processor::ProcessConfig;
-use logpipe_rollup::{ArchiveDir, ArchiveFile, ArchiveSource, Job, Outcome, Scan, TopicJob};
+use logpipe_rollup::{
+    ArchiveDir, ArchiveFile, ArchiveSource, Bucket, Job, Outcome, Scan, TopicJob,
+};
 
 use crate::config::Config;
 
@@ -208,6 +210,25 @@ impl ArchiveSource for Archive {
         Ok(scan)
     }
 
+    fn buckets(&self, topic: &str, from: i64, to: i64) -> Vec<Bucket> {
+        let mut out = Vec::new();
+        let mut start = self.template.bucket(from);
+        while start < to {
+            let Some(end) = self.template.next_bucket(start) else {
+                break;
+            };
+            if start >= from {
+                out.push(Bucket {
+                    start,
+                    end,
+                    path: self.template.render(topic, 0, start),
+                });
+            }
+            start = end;
+        }
+        out
+    }
+
     fn marker(&self, dir: &ArchiveDir) -> anyhow::Result<SuccessMarker> {
         let path = format!("{}/{SUCCESS_MARKER}", dir.path);
         let raw = self.sink.read(&path)?;
@@ -222,5 +243,32 @@ impl ArchiveSource for Archive {
             bucket: None,
         };
         Ok(verify::read_records(self.sink.as_ref(), &f)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn buckets_follow_the_path_template_whether_or_not_a_directory_exists() {
+        let root = tempfile::tempdir().unwrap();
+        let config: ArchiveConfig = toml::from_str(&format!(
+            "url = \"file://{}\"\ntopics = [\"logs\"]\npath = \"%{{topic}}/dt=%Y-%m-%d/hr=%H\"\n",
+            root.path().display()
+        ))
+        .unwrap();
+        let source = archive_source(&config).unwrap();
+        let day = 1_768_435_200; // 2026-01-15T00:00:00Z
+        let got = source.buckets("logs", day + 22 * 3600, day + 86_400 + 3600);
+        assert_eq!(
+            got.iter().map(|b| b.path.as_str()).collect::<Vec<_>>(),
+            [
+                "logs/dt=2026-01-15/hr=22",
+                "logs/dt=2026-01-15/hr=23",
+                "logs/dt=2026-01-16/hr=00"
+            ]
+        );
+        assert!(got.iter().all(|b| b.end == b.start + 3600));
     }
 }
