@@ -111,6 +111,8 @@ pub struct Aggregator {
     pivot_index: Option<usize>,
     values: Vec<f64>,
     event_time: Millis,
+    /// `event_time` was read by the last `prepare`.
+    time_read: bool,
 }
 
 impl Aggregator {
@@ -210,14 +212,17 @@ impl Aggregator {
             pivot_index: None,
             values: vec![0.0; n],
             event_time: 0,
+            time_read: false,
         }
     }
 
     /// Read this aggregation's values from `ev` into scratch; returns the
     /// event time. Nothing is aggregated until [`Aggregator::apply`].
     pub fn prepare(&mut self, ev: &Fields<'_>, set: &FieldSet) -> Result<Millis, Rejected> {
+        self.time_read = false;
         let time = ev.require(self.time_slot, set)?;
         self.event_time = event_time::parse(time, self.time_format, set.name(self.time_slot))?;
+        self.time_read = true;
         self.key.clear();
         for &slot in &self.group_slots {
             let v = ev.require(slot, set)?;
@@ -291,6 +296,12 @@ impl Aggregator {
     /// Event time read by the last [`Aggregator::prepare`].
     pub fn prepared_time(&self) -> Millis {
         self.event_time
+    }
+
+    /// The event time the last [`Aggregator::prepare`] read, also when it
+    /// then rejected the event (a group field missing, say).
+    pub fn read_time(&self) -> Option<Millis> {
+        self.time_read.then_some(self.event_time)
     }
 
     /// Add the prepared event to its pane. Returns false when its pivot

@@ -66,6 +66,9 @@ pub struct EventCount {
     pub events: u64,
     /// After the watermark: counted, not aggregated.
     pub late: u64,
+    /// Dead-lettered although the time was readable (a group field
+    /// missing, say): in the archive, in no aggregate.
+    pub rejected: u64,
 }
 
 /// Counts of one batch, for metrics.
@@ -167,8 +170,9 @@ pub struct Pipeline {
     writers: Vec<RecordWriter>,
     partitions: FxHashMap<(usize, i32), PartitionState>,
     late: Vec<Vec<LateEvent>>,
-    /// (topic index, minute start in ms) → (on time, late), since the last cut.
-    minutes: FxHashMap<(usize, Millis), (u64, u64)>,
+    /// (topic index, minute start in ms) → (on time, late, rejected),
+    /// since the last cut.
+    minutes: FxHashMap<(usize, Millis), (u64, u64, u64)>,
     open_windows: Vec<BTreeSet<Millis>>,
     stats: BatchStats,
     pending: u64,
@@ -417,13 +421,19 @@ impl Pipeline {
         self.pending += 1;
         self.stats.events_in[topic] += 1;
 
+        // The first aggregation's time, if readable, also for a rejection.
+        let mut read_time = None;
         let result: Result<(), Rejected> = (|| {
             let payload = payload.ok_or_else(|| {
                 Rejected::new(RejectReason::InvalidJson, "message has no payload")
             })?;
             let fields = decode(payload, &route.fields, self.max_event_size)?;
-            for &a in &route.aggregators {
-                let t = aggregators[a].prepare(&fields, &route.fields)?;
+            for (i, &a) in route.aggregators.iter().enumerate() {
+                let prepared = aggregators[a].prepare(&fields, &route.fields);
+                if i == 0 {
+                    read_time = aggregators[a].read_time();
+                }
+                let t = prepared?;
                 if t > self.future_limit {
                     self.future_limit = (self.clock)().saturating_add(self.max_future_skew);
                     if t > self.future_limit {
@@ -485,6 +495,12 @@ impl Pipeline {
             }
             Err(e) => {
                 self.stats.rejected[topic][e.reason.index()] += 1;
+                if let Some(t) = read_time {
+                    self.minutes
+                        .entry((topic, t - t.rem_euclid(60_000)))
+                        .or_default()
+                        .2 += 1;
+                }
                 Outcome::Rejected(e)
             }
         }
@@ -514,11 +530,12 @@ impl Pipeline {
         counts.sort_unstable_by_key(|&(k, _)| k);
         batch.event_counts = counts
             .into_iter()
-            .map(|((t, minute), (events, late))| EventCount {
+            .map(|((t, minute), (events, late, rejected))| EventCount {
                 topic: self.topics[t].name.clone(),
                 minute_start: minute.div_euclid(1000),
                 events,
                 late,
+                rejected,
             })
             .collect();
         for (i, w) in self.writers.iter_mut().enumerate() {
@@ -705,23 +722,35 @@ mod tests {
             p.process(0, 0, 5, Some(b"{oops")),
             Outcome::Rejected(_)
         ));
-        let count = |topic: &str, minute_start, events, late| EventCount {
+        // a readable time but no level: dead-lettered, counted as rejected
+        assert!(matches!(
+            p.process(0, 0, 6, Some(b"{\"timestamp\": 185.0}")),
+            Outcome::Rejected(ref r) if r.reason == RejectReason::MissingField
+        ));
+        // no time at all (the previous event's time must not be reused)
+        assert!(matches!(
+            p.process(0, 0, 7, Some(b"{\"level\": \"INFO\"}")),
+            Outcome::Rejected(_)
+        ));
+        let count = |topic: &str, minute_start, events, late, rejected| EventCount {
             topic: topic.into(),
             minute_start,
             events,
             late,
+            rejected,
         };
         // watermark 100 s after the first event: 59 s and 61 s are late
         assert_eq!(
             p.cut().event_counts,
             [
-                count("logs", 0, 0, 1),
-                count("logs", 60, 0, 1),
-                count("logs", 120, 3, 0)
+                count("logs", 0, 0, 1, 0),
+                count("logs", 60, 0, 1, 0),
+                count("logs", 120, 3, 0, 0),
+                count("logs", 180, 0, 0, 1)
             ]
         );
         assert_eq!(p.cut().event_counts, [], "each event counted by one commit");
-        p.process(0, 0, 6, Some(&ev(181.0, "WARN")));
+        p.process(0, 0, 8, Some(&ev(181.0, "WARN")));
         p.discard();
         assert_eq!(p.cut().event_counts, [], "discarded with the batch");
     }

@@ -75,7 +75,7 @@ pub fn render(report: &RunReport, now_secs: i64) -> String {
             ("archive", r.archived),
             ("offsets", r.offsets),
             ("markers", r.marked),
-            ("processor", r.streamed + r.late),
+            ("processor", r.streamed + r.late + r.rejected),
         ] {
             records.push((
                 format!("{{topic=\"{}\",source=\"{source}\"}}", topic(&r.topic)),
@@ -150,6 +150,7 @@ mod tests {
                     marked: 3,
                     streamed: 2,
                     late: 1,
+                    rejected: 0,
                     unreadable: 0,
                     mismatched_minutes: 0,
                     processed: true,

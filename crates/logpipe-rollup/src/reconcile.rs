@@ -43,6 +43,23 @@ pub struct ArchiveCounts {
 pub struct Processed {
     pub events: u64,
     pub late: u64,
+    /// Dead-lettered with a readable time: archived, not aggregated.
+    pub rejected: u64,
+}
+
+impl Processed {
+    pub fn total(&self) -> u64 {
+        self.events + self.late + self.rejected
+    }
+
+    /// `5 on time + 1 late` (`+ 2 dead-lettered` when there are any).
+    fn parts(&self) -> String {
+        let mut s = format!("{} on time + {} late", self.events, self.late);
+        if self.rejected > 0 {
+            s.push_str(&format!(" + {} dead-lettered", self.rejected));
+        }
+        s
+    }
 }
 
 /// One row of `daily_reconciliation` (without the day).
@@ -54,6 +71,8 @@ pub struct Reconciliation {
     pub marked: u64,
     pub streamed: u64,
     pub late: u64,
+    /// The processor's dead letters with a readable time.
+    pub rejected: u64,
     pub unreadable: u64,
     pub mismatched_minutes: u64,
     /// The processor's minutes were compared (it aggregates the topic).
@@ -78,8 +97,13 @@ impl Reconciliation {
     pub fn detail(&self) -> String {
         if self.problems.is_empty() {
             return if self.processed {
+                let rejected = if self.rejected > 0 {
+                    format!(" + dead-lettered {}", self.rejected)
+                } else {
+                    String::new()
+                };
                 format!(
-                    "{} records archived = offsets = processor (streamed {} + late {})",
+                    "{} records archived = offsets = processor (streamed {} + late {}{rejected})",
                     self.archived, self.streamed, self.late
                 )
             } else {
@@ -127,7 +151,7 @@ pub fn reconcile(
             ));
         }
     }
-    let (mut streamed, mut late, mut mismatched) = (0, 0, 0);
+    let (mut streamed, mut late, mut rejected, mut mismatched) = (0, 0, 0, 0);
     if let Some(minutes) = processor {
         let all: BTreeSet<i64> = archive
             .per_minute
@@ -140,14 +164,14 @@ pub fn reconcile(
             let p = minutes.get(&m).copied().unwrap_or_default();
             streamed += p.events;
             late += p.late;
-            if a != p.events + p.late {
+            rejected += p.rejected;
+            if a != p.total() {
                 mismatched += 1;
                 problems.push(format!(
-                    "minute {}: archive {a}, processor {} ({} on time + {} late)",
+                    "minute {}: archive {a}, processor {} ({})",
                     minute_name(m),
-                    p.events + p.late,
-                    p.events,
-                    p.late
+                    p.total(),
+                    p.parts()
                 ));
             }
         }
@@ -159,6 +183,7 @@ pub fn reconcile(
         marked: archive.marked.unwrap_or(0),
         streamed,
         late,
+        rejected,
         unreadable: archive.unreadable,
         mismatched_minutes: mismatched,
         processed: processor.is_some(),
@@ -191,7 +216,16 @@ mod tests {
 
     fn processed(m: &[(i64, u64, u64)]) -> BTreeMap<i64, Processed> {
         m.iter()
-            .map(|&(k, events, late)| (k, Processed { events, late }))
+            .map(|&(k, events, late)| {
+                (
+                    k,
+                    Processed {
+                        events,
+                        late,
+                        rejected: 0,
+                    },
+                )
+            })
             .collect()
     }
 
@@ -235,6 +269,26 @@ mod tests {
         assert!(r.problems[0].contains("5 records but their offset ranges span 6 offsets"));
         assert!(r.problems[1].contains("markers declare 4 records"));
         assert_eq!(r.mismatched_minutes, 0, "no processor: no minutes compared");
+    }
+
+    #[test]
+    fn the_processors_dead_letters_with_a_readable_time_count_for_their_minute() {
+        let mut p = processed(&[(0, 4, 0), (60, 3, 0)]);
+        p.get_mut(&0).unwrap().rejected = 1;
+        let r = reconcile("logs", &archive(&[(0, 5), (60, 3)]), Some(&p));
+        assert!(r.ok(), "{:?}", r.problems);
+        assert_eq!((r.streamed, r.late, r.rejected), (7, 0, 1));
+        assert!(
+            r.detail()
+                .ends_with("(streamed 7 + late 0 + dead-lettered 1)"),
+            "{}",
+            r.detail()
+        );
+        let r = reconcile("logs", &archive(&[(0, 4), (60, 3)]), Some(&p));
+        assert_eq!(
+            r.problems,
+            ["minute 1970-01-01T00:00Z: archive 4, processor 5 (4 on time + 0 late + 1 dead-lettered)"]
+        );
     }
 
     #[test]

@@ -144,9 +144,9 @@ impl Store {
         from: i64,
         to: i64,
     ) -> anyhow::Result<BTreeMap<i64, Processed>> {
-        let sql = "SELECT minute_start, events, late FROM logpipe_event_counts \
+        let sql = "SELECT minute_start, events, late, rejected FROM logpipe_event_counts \
                    WHERE group_id = ? AND topic = ? AND minute_start >= ? AND minute_start < ?";
-        let rows: Vec<(i64, i64, i64)> = with_pool!(self, p => {
+        let rows: Vec<(i64, i64, i64, i64)> = with_pool!(self, p => {
             sqlx::query(sql)
                 .bind(group_id)
                 .bind(topic)
@@ -156,7 +156,7 @@ impl Store {
                 .await
                 .map(|rows| {
                     rows.iter()
-                        .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1), r.get::<i64, _>(2)))
+                        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
                         .collect()
                 })
         })
@@ -166,12 +166,13 @@ impl Store {
         )?;
         Ok(rows
             .into_iter()
-            .map(|(m, events, late)| {
+            .map(|(m, events, late, rejected)| {
                 (
                     m,
                     Processed {
                         events: events as u64,
                         late: late as u64,
+                        rejected: rejected as u64,
                     },
                 )
             })

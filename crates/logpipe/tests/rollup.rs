@@ -31,6 +31,9 @@ const DAY: &str = "2026-01-15";
 /// 2026-01-15T10:00:00Z
 const START: f64 = 1_768_471_200.0;
 const EVENTS: usize = 3_000;
+/// Events of the day without a level: the processor dead-letters them,
+/// the archive keeps them.
+const DEAD: usize = 4;
 const PARTITIONS: i32 = 3;
 
 struct Produced {
@@ -43,7 +46,8 @@ struct Produced {
 }
 
 /// One event every 10 s from 10:00 (8 h 20 min: many hour directories);
-/// every 50th is stamped 5 min back (late); two messages are not JSON.
+/// every 50th is stamped 5 min back (late); [`DEAD`] have no level; two
+/// messages are not JSON.
 fn produce_day() -> Produced {
     let mut messages = Vec::new();
     let mut by_level = [0; 4];
@@ -63,6 +67,13 @@ fn produce_day() -> Produced {
         *n = n.max(t);
         by_level[level] += 1;
         messages.push((p, log_event(t, LEVELS[level])));
+    }
+    for k in 0..DEAD {
+        let t = START + 95.5 + k as f64 * 3600.0;
+        messages.push((
+            k as i32 % PARTITIONS,
+            format!(r#"{{"timestamp": {t}}}"#).into_bytes(),
+        ));
     }
     messages.push((0, b"not json".to_vec()));
     messages.push((1, b"{\"timestamp\": ".to_vec()));
@@ -289,15 +300,16 @@ async fn a_past_day_reconciles_exactly_and_every_failure_is_named_and_pushed() {
     let o = rollup(&config, &["--date", DAY, "--wait", "10s"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let expected = Reconciled {
-        archived: EVENTS as i64,
-        offsets: EVENTS as i64,
+        archived: (EVENTS + DEAD) as i64,
+        offsets: (EVENTS + DEAD) as i64,
         streamed: (EVENTS as u64 - produced.late) as i64,
         late: produced.late as i64,
         unreadable: 0,
         mismatched_minutes: 0,
         status: "ok".into(),
         detail: format!(
-            "{EVENTS} records archived = offsets = processor (streamed {} + late {})",
+            "{} records archived = offsets = processor (streamed {} + late {} + dead-lettered {DEAD})",
+            EVENTS + DEAD,
             EVENTS as u64 - produced.late,
             produced.late
         ),
@@ -312,7 +324,8 @@ async fn a_past_day_reconciles_exactly_and_every_failure_is_named_and_pushed() {
         .zip(produced.by_level)
         .map(|(l, n)| ("events_by_level".into(), format!("level={l}"), n as f64))
         .collect();
-    want.push(("events".into(), String::new(), EVENTS as f64));
+    want.push(("events_by_level".into(), "level=null".into(), DEAD as f64));
+    want.push(("events".into(), String::new(), (EVENTS + DEAD) as f64));
     want.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     assert_eq!(daily_metrics(&db.url).await, want);
 
@@ -375,7 +388,10 @@ async fn a_past_day_reconciles_exactly_and_every_failure_is_named_and_pushed() {
     assert!(text(&o).contains("does not reconcile"), "{}", text(&o));
     let r = &reconciliation(&db.url).await[0];
     assert_eq!(r.status, "mismatch");
-    assert_eq!(r.archived as u64, EVENTS as u64 - victim.range.len());
+    assert_eq!(
+        r.archived as u64,
+        (EVENTS + DEAD) as u64 - victim.range.len()
+    );
     assert!(r.mismatched_minutes > 0);
     assert!(
         r.detail.contains("minute 2026-01-15T12:"),

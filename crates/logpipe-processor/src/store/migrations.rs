@@ -25,6 +25,11 @@ const MYSQL: Embedded = &[
         "events per minute",
         include_str!("../../migrations/mysql/0002_event_counts.sql"),
     ),
+    (
+        3,
+        "dead-lettered events per minute",
+        include_str!("../../migrations/mysql/0003_rejected_counts.sql"),
+    ),
 ];
 
 const SQLITE: Embedded = &[
@@ -37,6 +42,11 @@ const SQLITE: Embedded = &[
         2,
         "events per minute",
         include_str!("../../migrations/sqlite/0002_event_counts.sql"),
+    ),
+    (
+        3,
+        "dead-lettered events per minute",
+        include_str!("../../migrations/sqlite/0003_rejected_counts.sql"),
     ),
 ];
 

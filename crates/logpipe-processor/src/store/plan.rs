@@ -360,13 +360,25 @@ pub fn plan_commit(
             fence: None,
         });
     }
-    let cols = ["group_id", "topic", "minute_start", "events", "late"].map(String::from);
+    let cols = [
+        "group_id",
+        "topic",
+        "minute_start",
+        "events",
+        "late",
+        "rejected",
+    ]
+    .map(String::from);
     for chunk in batch.event_counts.chunks(MAX_PARAMS / cols.len()) {
         let sql = d.upsert(
             "logpipe_event_counts",
             &cols,
             &cols[..3],
-            &[("events".into(), Update::Add), ("late".into(), Update::Add)],
+            &[
+                ("events".into(), Update::Add),
+                ("late".into(), Update::Add),
+                ("rejected".into(), Update::Add),
+            ],
             chunk.len(),
         );
         let params = chunk
@@ -378,6 +390,7 @@ pub fn plan_commit(
                     SqlValue::Int(c.minute_start),
                     SqlValue::Int(c.events as i64),
                     SqlValue::Int(c.late as i64),
+                    SqlValue::Int(c.rejected as i64),
                 ]
             })
             .collect();
