@@ -49,15 +49,27 @@ pub struct Args {
 pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
     let config = Config::load_for(args.config.as_deref(), "rollup")?;
     let mut rollup = config.rollup.clone();
-    if !args.topics.is_empty() {
-        rollup.topics = args.topics;
-    }
     if let Some(url) = args.pushgateway {
         rollup.pushgateway = Some(url);
     }
     let mut v = Validator::default();
     rollup.validate(&mut v);
     v.into_result()?;
+    // `--topic` picks some of the configured topics (metrics of the others
+    // stay valid, they are just not computed this run).
+    let configured = if rollup.topics.is_empty() {
+        &config.archive.topics
+    } else {
+        &rollup.topics
+    };
+    if let Some(t) = args.topics.iter().find(|t| !configured.contains(t)) {
+        anyhow::bail!(
+            "--topic {t}: not a topic the rollup covers ({configured:?}, from rollup.topics, else archive.topics)"
+        );
+    }
+    if !args.topics.is_empty() {
+        rollup.topics = args.topics;
+    }
 
     let archive = &config.archive;
     let zone =

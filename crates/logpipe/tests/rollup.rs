@@ -342,6 +342,34 @@ async fn a_past_day_reconciles_exactly_and_every_failure_is_named_and_pushed() {
     assert_eq!(daily_metrics(&db.url).await, want);
     assert_eq!(reconciliation(&db.url).await.len(), 1);
     assert_eq!(pushed(gateway, "logpipe_rollup_success"), Some(1.0));
+
+    // `--topic` picks one of the configured topics; a metric of another
+    // topic does not make the config invalid for it, a topic not covered
+    // is refused by name.
+    let two_topics = dir.path().join("two-topics.toml");
+    let text_of = std::fs::read_to_string(&config).unwrap().replace(
+        "poll_interval = \"100ms\"\n",
+        "poll_interval = \"100ms\"\ntopics = [\"logs\", \"other\"]\n",
+    );
+    std::fs::write(
+        &two_topics,
+        format!("{text_of}\n[[rollup.metric]]\nname = \"events\"\ntopic = \"other\"\n"),
+    )
+    .unwrap();
+    let o = rollup(
+        &two_topics,
+        &["--date", DAY, "--wait", "0s", "--topic", "logs"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(daily_metrics(&db.url).await, want);
+    let o = rollup(&two_topics, &["--date", DAY, "--topic", "nope"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("--topic nope: not a topic the rollup covers"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(pushed(gateway, "logpipe_rollup_success"), Some(1.0));
     let succeeded = pushed(gateway, "logpipe_rollup_last_success_timestamp_seconds")
         .expect("a successful run pushes its time");
 
