@@ -54,6 +54,7 @@ const MYSQL_TABLES: [&str; 2] = [
   marked BIGINT NOT NULL,
   streamed BIGINT NOT NULL,
   late BIGINT NOT NULL,
+  rejected BIGINT NOT NULL DEFAULT 0,
   unreadable BIGINT NOT NULL,
   mismatched_minutes INT NOT NULL,
   status VARCHAR(16) NOT NULL,
@@ -81,6 +82,7 @@ const SQLITE_TABLES: [&str; 2] = [
   marked INTEGER NOT NULL,
   streamed INTEGER NOT NULL,
   late INTEGER NOT NULL,
+  rejected INTEGER NOT NULL DEFAULT 0,
   unreadable INTEGER NOT NULL,
   mismatched_minutes INTEGER NOT NULL,
   status TEXT NOT NULL,
@@ -132,7 +134,73 @@ impl Store {
                 "cannot create the rollup's tables (daily_metrics, daily_reconciliation)",
             )?;
         }
+        store.upgrade().await.context(
+            "cannot bring the rollup's tables (daily_metrics, daily_reconciliation) up to date",
+        )?;
         Ok(store)
+    }
+
+    /// Tables an earlier version created: key columns to `utf8mb4_bin`
+    /// (MariaDB), and the `rejected` column. Checked first, so a current
+    /// table is not rebuilt.
+    async fn upgrade(&self) -> Result<(), sqlx::Error> {
+        match self {
+            Store::MySql(p) => {
+                let folding: Vec<(String,)> = sqlx::query_as(
+                    "SELECT DISTINCT CONVERT(TABLE_NAME USING utf8mb4) FROM information_schema.COLUMNS \
+                     WHERE TABLE_SCHEMA = DATABASE() \
+                     AND TABLE_NAME IN ('daily_metrics', 'daily_reconciliation') \
+                     AND COLUMN_NAME IN ('topic', 'metric', 'dimensions') \
+                     AND COLLATION_NAME <> 'utf8mb4_bin'",
+                )
+                .fetch_all(p)
+                .await?;
+                for (table,) in folding {
+                    let sql = if table == "daily_metrics" {
+                        "ALTER TABLE daily_metrics \
+                         MODIFY topic VARCHAR(190) COLLATE utf8mb4_bin NOT NULL, \
+                         MODIFY metric VARCHAR(64) COLLATE utf8mb4_bin NOT NULL, \
+                         MODIFY dimensions VARCHAR(190) COLLATE utf8mb4_bin NOT NULL"
+                    } else {
+                        "ALTER TABLE daily_reconciliation \
+                         MODIFY topic VARCHAR(190) COLLATE utf8mb4_bin NOT NULL"
+                    };
+                    tracing::info!(table, "changing the key columns to utf8mb4_bin");
+                    sqlx::query(sql).execute(p).await?;
+                }
+                let (has_rejected,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+                     AND TABLE_NAME = 'daily_reconciliation' AND COLUMN_NAME = 'rejected'",
+                )
+                .fetch_one(p)
+                .await?;
+                if has_rejected == 0 {
+                    sqlx::query(
+                        "ALTER TABLE daily_reconciliation \
+                         ADD COLUMN rejected BIGINT NOT NULL DEFAULT 0 AFTER late",
+                    )
+                    .execute(p)
+                    .await?;
+                }
+            }
+            Store::Sqlite(p) => {
+                let (has_rejected,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM pragma_table_info('daily_reconciliation') \
+                     WHERE name = 'rejected'",
+                )
+                .fetch_one(p)
+                .await?;
+                if has_rejected == 0 {
+                    sqlx::query(
+                        "ALTER TABLE daily_reconciliation \
+                         ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0",
+                    )
+                    .execute(p)
+                    .await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The processor's counts of `topic` for minutes in `[from, to)` (UTC
@@ -237,8 +305,8 @@ impl Store {
             for r in reconciliations {
                 sqlx::query(
                     "INSERT INTO daily_reconciliation (day, topic, archived, offsets, marked, streamed, late, \
-                     unreadable, mismatched_minutes, status, detail, checked_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     rejected, unreadable, mismatched_minutes, status, detail, checked_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(&day_s)
                 .bind(&r.topic)
@@ -247,6 +315,7 @@ impl Store {
                 .bind(r.marked as i64)
                 .bind(r.streamed as i64)
                 .bind(r.late as i64)
+                .bind(r.rejected as i64)
                 .bind(r.unreadable as i64)
                 .bind(r.mismatched_minutes as i64)
                 .bind(r.status())
@@ -288,14 +357,50 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn groups_differing_only_in_case_are_separate_rows_on_mariadb() {
+    /// The tables as the first version of the rollup created them.
+    const FIRST_VERSION: [&str; 2] = [
+        "CREATE TABLE daily_metrics (day DATE NOT NULL, topic VARCHAR(190) NOT NULL, \
+         metric VARCHAR(64) NOT NULL, dimensions VARCHAR(190) NOT NULL, value DOUBLE NOT NULL, \
+         computed_at DATETIME NOT NULL, PRIMARY KEY (day, topic, metric, dimensions)) \
+         ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+        "CREATE TABLE daily_reconciliation (day DATE NOT NULL, topic VARCHAR(190) NOT NULL, \
+         archived BIGINT NOT NULL, offsets BIGINT NOT NULL, marked BIGINT NOT NULL, \
+         streamed BIGINT NOT NULL, late BIGINT NOT NULL, unreadable BIGINT NOT NULL, \
+         mismatched_minutes INT NOT NULL, status VARCHAR(16) NOT NULL, detail TEXT NOT NULL, \
+         checked_at DATETIME NOT NULL, PRIMARY KEY (day, topic)) \
+         ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    ];
+
+    /// On a database where the first version's tables exist (`upgrade`),
+    /// else on a new one.
+    async fn groups_differing_only_in_case_are_separate_rows(upgrade: bool) {
         let db = logpipe_testkit::mariadb::TestDb::create().await;
+        if upgrade {
+            let mut c = <sqlx::MySqlConnection as sqlx::Connection>::connect(&db.url)
+                .await
+                .unwrap();
+            for sql in FIRST_VERSION {
+                sqlx::query(sql).execute(&mut c).await.unwrap();
+            }
+        }
         let store = Store::open(&db.url, None).await.unwrap();
         let day = NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
         let rows = [row("level=INFO", 2.0), row("level=info", 3.0)];
+        let reconciled = Reconciliation {
+            topic: "logs".into(),
+            archived: 5,
+            offsets: 5,
+            marked: 0,
+            streamed: 3,
+            late: 0,
+            rejected: 2,
+            unreadable: 0,
+            mismatched_minutes: 0,
+            processed: true,
+            problems: vec![],
+        };
         store
-            .replace_day(day, &["logs".into()], &rows, &[])
+            .replace_day(day, &["logs".into()], &rows, &[reconciled])
             .await
             .unwrap();
         let got: Vec<(String, f64)> = with_pool!(&store, p => {
@@ -313,7 +418,50 @@ mod tests {
                 ("level=info".to_owned(), 3.0)
             ]
         );
+        let rejected: (i64,) = with_pool!(&store, p => {
+            sqlx::query_as("SELECT rejected FROM daily_reconciliation").fetch_one(p).await
+        })
+        .unwrap();
+        assert_eq!(rejected, (2,));
         store.close().await;
+        // a second open finds nothing to change
+        Store::open(&db.url, None).await.unwrap().close().await;
         db.drop().await;
+    }
+
+    #[tokio::test]
+    async fn groups_differing_only_in_case_are_separate_rows_on_mariadb() {
+        groups_differing_only_in_case_are_separate_rows(false).await;
+    }
+
+    #[tokio::test]
+    async fn the_first_versions_tables_are_upgraded_on_mariadb() {
+        groups_differing_only_in_case_are_separate_rows(true).await;
+    }
+
+    #[tokio::test]
+    async fn the_first_versions_sqlite_table_gets_the_rejected_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+        {
+            let store = Store::open(&url, None).await.unwrap();
+            let Store::Sqlite(p) = &store else {
+                unreachable!("a sqlite: URL")
+            };
+            sqlx::query("ALTER TABLE daily_reconciliation DROP COLUMN rejected")
+                .execute(p)
+                .await
+                .unwrap();
+            store.close().await;
+        }
+        let store = Store::open(&url, None).await.unwrap();
+        let (n,): (i64,) = with_pool!(&store, p => {
+            sqlx::query_as("SELECT COUNT(*) FROM pragma_table_info('daily_reconciliation') WHERE name = 'rejected'")
+                .fetch_one(p)
+                .await
+        })
+        .unwrap();
+        assert_eq!(n, 1);
+        store.close().await;
     }
 }

@@ -1270,7 +1270,16 @@ async fn run() {
                     .fetch_all(&mut grafana)
                     .await
                     .unwrap_or_else(|e| panic!("{}: ${name}: {e}\n{q}", d.file));
-                let values: Vec<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
+                // (sqlx reports a utf8mb4_bin column as VARBINARY; Grafana's
+                // driver reads it as text, so read the bytes as text too)
+                let values: Vec<String> = rows
+                    .iter()
+                    .map(|r| {
+                        r.try_get::<String, _>(0).unwrap_or_else(|_| {
+                            String::from_utf8(r.get::<Vec<u8>, _>(0)).expect("UTF-8 text")
+                        })
+                    })
+                    .collect();
                 assert!(!values.is_empty(), "{}: ${name} has no values\n{q}", d.file);
                 println!("{}: ${name} = {values:?}", d.file);
                 let multi = v["multi"].as_bool().unwrap_or(false);
