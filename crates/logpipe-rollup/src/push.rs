@@ -69,6 +69,20 @@ pub fn render(report: &RunReport, now_secs: i64) -> String {
             })
             .collect::<Vec<_>>(),
     );
+    gauge(
+        "logpipe_rollup_archive_problems",
+        "The archive's own checks of the last day that failed, per topic: offset gaps (a lost file), offsets without records, markers that disagree.",
+        &report
+            .reconciliations
+            .iter()
+            .map(|r| {
+                (
+                    format!("{{topic=\"{}\"}}", topic(&r.topic)),
+                    r.archive_problems() as f64,
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
     let mut records = Vec::new();
     for r in &report.reconciliations {
         for (source, v) in [

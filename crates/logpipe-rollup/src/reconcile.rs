@@ -85,6 +85,12 @@ impl Reconciliation {
         self.problems.is_empty()
     }
 
+    /// Problems other than minutes that differ: gaps, offsets against
+    /// records, markers against records.
+    pub fn archive_problems(&self) -> u64 {
+        self.problems.len() as u64 - self.mismatched_minutes
+    }
+
     pub fn status(&self) -> &'static str {
         if self.ok() {
             "ok"

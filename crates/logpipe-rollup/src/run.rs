@@ -16,7 +16,7 @@ use crate::daily::{DailyMetrics, MetricRow};
 use crate::push::{self, RunReport};
 use crate::reconcile::{self, ArchiveCounts, Reconciliation};
 use crate::sensor::{self, DayWindow, TopicState};
-use crate::source::{ArchiveDir, ArchiveSource, Bucket, OffsetGap};
+use crate::source::{self, ArchiveDir, ArchiveFile, ArchiveSource, Bucket, OffsetGap};
 use crate::store::Store;
 
 /// One topic to roll up.
@@ -224,8 +224,8 @@ struct TopicListing {
     expected: Vec<Bucket>,
     /// The archive's last offset per partition.
     last_offsets: BTreeMap<i32, i64>,
-    /// Offset gaps anywhere in the topic's archive.
-    gaps: Vec<OffsetGap>,
+    /// Every committed file of the topic.
+    files: Vec<ArchiveFile>,
 }
 
 /// One walk of each topic's archive.
@@ -244,7 +244,7 @@ async fn list(
                 let scan = source
                     .scan(t, window.from, window.horizon_to)
                     .with_context(|| format!("cannot list the archive of topic {t}"))?;
-                let (last_offsets, gaps) = (scan.last_offsets(), scan.gaps());
+                let last_offsets = source::last_offsets(&scan.files);
                 let mut dirs = scan.dirs;
                 dirs.sort_by_key(|d| d.bucket);
                 let expected = match dirs.first() {
@@ -268,7 +268,7 @@ async fn list(
                     markers,
                     expected,
                     last_offsets,
-                    gaps,
+                    files: scan.files,
                 })
             })
             .collect()
@@ -303,17 +303,23 @@ fn read_topic(
     metrics: &[MetricConfig],
 ) -> anyhow::Result<(ArchiveCounts, Vec<MetricRow>)> {
     let mut counts = ArchiveCounts::default();
-    // A gap next to a file of the day: likely the day's lost file.
+    // A gap next to a file of the day, or between a file before the day's
+    // end and one after its start: likely the day's lost file.
     let day_files: BTreeSet<&str> = listing
         .dirs
         .iter()
         .filter(|d| d.bucket < window.to)
         .flat_map(|d| d.files.iter().map(|f| f.path.as_str()))
         .collect();
-    counts.gaps = listing
-        .gaps
+    let of_day = |g: &OffsetGap| {
+        day_files.contains(g.before.path.as_str())
+            || day_files.contains(g.after.path.as_str())
+            || (g.before.bucket.is_some_and(|b| b < window.to)
+                && g.after.bucket.is_some_and(|b| b >= window.from))
+    };
+    counts.gaps = source::gaps(&listing.files)
         .iter()
-        .filter(|g| day_files.contains(g.before.as_str()) || day_files.contains(g.after.as_str()))
+        .filter(|g| of_day(g))
         .map(OffsetGap::describe)
         .collect();
     let mut daily = DailyMetrics::new(&t.topic, metrics);

@@ -166,6 +166,7 @@ mod tests {
                     end,
                     ext: "jsonl.zst".into(),
                 },
+                bucket: Some(bucket),
             }],
         }
     }

@@ -12,6 +12,8 @@ pub struct ArchiveFile {
     /// Path relative to the archive root.
     pub path: String,
     pub range: FileRange,
+    /// Its directory's time bucket (template time), if the path has one.
+    pub bucket: Option<i64>,
 }
 
 /// One time directory of a topic (e.g. `logs/dt=2026-12-02/hr=13`).
@@ -55,58 +57,57 @@ pub struct OffsetGap {
     pub first: i64,
     pub last: i64,
     /// The files either side of it.
-    pub before: String,
-    pub after: String,
+    pub before: ArchiveFile,
+    pub after: ArchiveFile,
 }
 
 impl OffsetGap {
     pub fn describe(&self) -> String {
         format!(
-            "offsets {}..{} of partition {} are in no archive file (between {} and {}): a file is lost",
-            self.first, self.last, self.partition, self.before, self.after
+            "offsets {}..{} of partition {} are in no archive file (between {} and {}): a file \
+             is lost, or Kafka deleted them before they were archived",
+            self.first, self.last, self.partition, self.before.path, self.after.path
         )
     }
 }
 
-impl Scan {
-    /// The largest committed end offset of each partition: how far the
-    /// archiver has got.
-    pub fn last_offsets(&self) -> BTreeMap<i32, i64> {
-        let mut last = BTreeMap::new();
-        for f in &self.files {
-            let e = last.entry(f.range.partition).or_insert(f.range.end);
-            *e = (*e).max(f.range.end);
-        }
-        last
+/// The largest committed end offset of each partition of `files`: how far
+/// the archiver has got.
+pub fn last_offsets(files: &[ArchiveFile]) -> BTreeMap<i32, i64> {
+    let mut last = BTreeMap::new();
+    for f in files {
+        let e = last.entry(f.range.partition).or_insert(f.range.end);
+        *e = (*e).max(f.range.end);
     }
+    last
+}
 
-    /// Where the files' offset ranges do not chain, per partition.
-    pub fn gaps(&self) -> Vec<OffsetGap> {
-        let mut by_partition: BTreeMap<i32, Vec<&ArchiveFile>> = BTreeMap::new();
-        for f in &self.files {
-            by_partition.entry(f.range.partition).or_default().push(f);
-        }
-        let mut gaps = Vec::new();
-        for (partition, mut files) in by_partition {
-            files.sort_by_key(|f| (f.range.start, f.range.end));
-            let mut reach: Option<&ArchiveFile> = None;
-            for f in files {
-                if let Some(r) = reach.filter(|r| f.range.start > r.range.end + 1) {
-                    gaps.push(OffsetGap {
-                        partition,
-                        first: r.range.end + 1,
-                        last: f.range.start - 1,
-                        before: r.path.clone(),
-                        after: f.path.clone(),
-                    });
-                }
-                if reach.is_none_or(|r| f.range.end > r.range.end) {
-                    reach = Some(f);
-                }
+/// Where the offset ranges of `files` do not chain, per partition.
+pub fn gaps(files: &[ArchiveFile]) -> Vec<OffsetGap> {
+    let mut by_partition: BTreeMap<i32, Vec<&ArchiveFile>> = BTreeMap::new();
+    for f in files {
+        by_partition.entry(f.range.partition).or_default().push(f);
+    }
+    let mut gaps = Vec::new();
+    for (partition, mut files) in by_partition {
+        files.sort_by_key(|f| (f.range.start, f.range.end));
+        let mut reach: Option<&ArchiveFile> = None;
+        for f in files {
+            if let Some(r) = reach.filter(|r| f.range.start > r.range.end + 1) {
+                gaps.push(OffsetGap {
+                    partition,
+                    first: r.range.end + 1,
+                    last: f.range.start - 1,
+                    before: r.clone(),
+                    after: f.clone(),
+                });
+            }
+            if reach.is_none_or(|r| f.range.end > r.range.end) {
+                reach = Some(f);
             }
         }
-        gaps
     }
+    gaps
 }
 
 /// Read access to an archive. Methods block (HDFS or disk I/O): call them
@@ -146,32 +147,33 @@ mod tests {
                 end,
                 ext: "jsonl".into(),
             },
+            bucket: Some(0),
         }
     }
 
     #[test]
     fn ranges_that_do_not_chain_are_gaps_and_the_last_offset_is_the_largest_end() {
-        let scan = Scan {
-            dirs: Vec::new(),
-            files: vec![
-                file("a", 0, 0, 9),
-                // out of order, and a file within another's reach
-                file("c", 0, 20, 29),
-                file("b", 0, 10, 14),
-                file("p1", 1, 5, 7),
-                file("p1-late", 1, 8, 8),
-            ],
-        };
-        assert_eq!(scan.last_offsets(), [(0, 29), (1, 8)].into_iter().collect());
-        let gaps = scan.gaps();
+        let files = [
+            file("a", 0, 0, 9),
+            // out of order, and a file within another's reach
+            file("c", 0, 20, 29),
+            file("b", 0, 10, 14),
+            file("p1", 1, 5, 7),
+            file("p1-late", 1, 8, 8),
+        ];
+        assert_eq!(
+            last_offsets(&files),
+            [(0, 29), (1, 8)].into_iter().collect()
+        );
+        let gaps = gaps(&files);
         assert_eq!(
             gaps,
             [OffsetGap {
                 partition: 0,
                 first: 15,
                 last: 19,
-                before: "b".into(),
-                after: "c".into(),
+                before: file("b", 0, 10, 14),
+                after: file("c", 0, 20, 29),
             }]
         );
         assert!(

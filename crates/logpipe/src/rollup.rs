@@ -207,6 +207,7 @@ impl ArchiveSource for Archive {
                 .map(|f| ArchiveFile {
                     path: f.path,
                     range: f.range,
+                    bucket: d.bucket,
                 })
                 .collect();
             if let Some(bucket) = d.bucket.filter(|b| *b >= from && *b < to) {
