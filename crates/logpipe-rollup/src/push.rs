@@ -11,8 +11,9 @@ use crate::reconcile::Reconciliation;
 #[derive(Debug, Clone, Default)]
 pub struct RunReport {
     pub success: bool,
-    /// Start of the day rolled up (UTC epoch seconds).
-    pub day_start: i64,
+    /// Start of the day rolled up (UTC epoch seconds); `None` when the run
+    /// failed before it knew.
+    pub day_start: Option<i64>,
     pub duration_secs: f64,
     pub reconciliations: Vec<Reconciliation>,
 }
@@ -44,11 +45,13 @@ pub fn render(report: &RunReport, now_secs: i64) -> String {
         "1 if the last rollup run reconciled its day, else 0.",
         &one(if report.success { 1.0 } else { 0.0 }),
     );
-    gauge(
-        "logpipe_rollup_day_timestamp_seconds",
-        "Start of the day the last run rolled up (UTC).",
-        &one(report.day_start as f64),
-    );
+    if let Some(day) = report.day_start {
+        gauge(
+            "logpipe_rollup_day_timestamp_seconds",
+            "Start of the day the last run rolled up (UTC).",
+            &one(day as f64),
+        );
+    }
     gauge(
         "logpipe_rollup_duration_seconds",
         "Duration of the last rollup run.",

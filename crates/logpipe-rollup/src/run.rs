@@ -74,7 +74,7 @@ pub async fn run(job: Job, source: Arc<dyn ArchiveSource>) -> anyhow::Result<Out
     let result = roll_up(&job, source, window, day_start).await;
     let report = RunReport {
         success: matches!(result, Ok(Outcome::Reconciled(_))),
-        day_start,
+        day_start: Some(day_start),
         duration_secs: started.elapsed().as_secs_f64(),
         reconciliations: match &result {
             Ok(Outcome::Reconciled(rs) | Outcome::Mismatch(rs)) => rs.clone(),

@@ -15,6 +15,7 @@ use logpipe_archiver::ArchiveConfig;
 use logpipe_core::archive::{SuccessMarker, SUCCESS_MARKER};
 use logpipe_core::config::{HumanDuration, Validate, Validator};
 use logpipe_processor::ProcessConfig;
+use logpipe_rollup::push::{self, RunReport};
 use logpipe_rollup::{
     ArchiveDir, ArchiveFile, ArchiveSource, Bucket, Job, Outcome, Scan, TopicJob,
 };
@@ -49,31 +50,81 @@ pub struct Args {
 pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
     let config = Config::load_for(args.config.as_deref(), "rollup")?;
     let mut rollup = config.rollup.clone();
-    if let Some(url) = args.pushgateway {
-        rollup.pushgateway = Some(url);
+    if let Some(url) = &args.pushgateway {
+        rollup.pushgateway = Some(url.clone());
     }
+    // `--topic` picks some of the configured topics (metrics of the others
+    // stay valid, they are just not computed this run). A wrong argument is
+    // the caller's mistake, not a failed run: nothing is pushed for it.
+    let (configured, from) = if rollup.topics.is_empty() {
+        (&config.archive.topics, "archive.topics")
+    } else {
+        (&rollup.topics, "rollup.topics")
+    };
+    if let Some(t) = args.topics.iter().find(|t| !configured.contains(t)) {
+        anyhow::bail!("--topic {t}: not a topic the rollup covers ({from} = {configured:?})");
+    }
+    // From here on every failure is a failed run, pushed as such (`run`
+    // pushes its own outcome).
+    let pushgateway = rollup.pushgateway.clone();
+    let (job, source) = match prepare(&config, rollup, &args) {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            if let Some(url) = pushgateway {
+                if let Err(failed) = push::push(&url, &RunReport::default()).await {
+                    tracing::error!("{failed:#}");
+                }
+            }
+            return Err(e);
+        }
+    };
+    let date = job.date;
+    let description = source.describe();
+    match logpipe_rollup::run(job, source).await? {
+        Outcome::Reconciled(rs) => {
+            for r in &rs {
+                println!("{date} {}: ok: {}", r.topic, r.detail());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Mismatch(rs) => {
+            for r in &rs {
+                println!("{date} {}: {}: {}", r.topic, r.status(), r.detail());
+            }
+            eprintln!(
+                "error: {date} does not reconcile (rows written to daily_reconciliation; \
+                 `logpipe archive verify --date {date}` checks the archive's offsets)"
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Outcome::Incomplete(missing) => {
+            eprintln!(
+                "error: {date} is not complete in {description} or in the processor \
+                 after waiting; missing:"
+            );
+            for m in &missing {
+                eprintln!("  {m}");
+            }
+            Ok(ExitCode::from(EX_TEMPFAIL))
+        }
+    }
+}
+
+/// The run's job and archive from the config (validated) and arguments.
+fn prepare(
+    config: &Config,
+    mut rollup: logpipe_rollup::RollupConfig,
+    args: &Args,
+) -> anyhow::Result<(Job, Arc<dyn ArchiveSource>)> {
     let mut v = Validator::default();
     rollup.validate(&mut v);
     v.into_result()?;
-    // `--topic` picks some of the configured topics (metrics of the others
-    // stay valid, they are just not computed this run).
-    let configured = if rollup.topics.is_empty() {
-        &config.archive.topics
-    } else {
-        &rollup.topics
-    };
-    if let Some(t) = args.topics.iter().find(|t| !configured.contains(t)) {
-        anyhow::bail!(
-            "--topic {t}: not a topic the rollup covers ({configured:?}, from rollup.topics, else archive.topics)"
-        );
-    }
-    if !args.topics.is_empty() {
-        rollup.topics = args.topics;
-    }
-
     let archive = &config.archive;
     let zone =
         Zone::parse(&archive.time_zone).map_err(|e| anyhow::anyhow!("archive.time_zone: {e}"))?;
+    if !args.topics.is_empty() {
+        rollup.topics = args.topics.clone();
+    }
     let topics = if rollup.topics.is_empty() {
         archive.topics.clone()
     } else {
@@ -107,36 +158,7 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
              not by the archiver's _SUCCESS markers"
         );
     }
-    let source = archive_source(archive)?;
-    let description = source.describe();
-    match logpipe_rollup::run(job, source).await? {
-        Outcome::Reconciled(rs) => {
-            for r in &rs {
-                println!("{date} {}: ok: {}", r.topic, r.detail());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Outcome::Mismatch(rs) => {
-            for r in &rs {
-                println!("{date} {}: {}: {}", r.topic, r.status(), r.detail());
-            }
-            eprintln!(
-                "error: {date} does not reconcile (rows written to daily_reconciliation; \
-                 `logpipe archive verify --date {date}` checks the archive's offsets)"
-            );
-            Ok(ExitCode::FAILURE)
-        }
-        Outcome::Incomplete(missing) => {
-            eprintln!(
-                "error: {date} is not complete in {description} or in the processor \
-                 after waiting; missing:"
-            );
-            for m in &missing {
-                eprintln!("  {m}");
-            }
-            Ok(ExitCode::from(EX_TEMPFAIL))
-        }
-    }
+    Ok((job, archive_source(archive)?))
 }
 
 /// What to roll up of each topic: the processor's time field and

@@ -370,6 +370,24 @@ async fn a_past_day_reconciles_exactly_and_every_failure_is_named_and_pushed() {
         text(&o)
     );
     assert_eq!(pushed(gateway, "logpipe_rollup_success"), Some(1.0));
+
+    // An archive that cannot be opened fails before the run: pushed too.
+    let not_a_dir = dir.path().join("not-a-dir");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let no_archive = dir.path().join("no-archive");
+    std::fs::create_dir_all(&no_archive).unwrap();
+    let no_archive = write_config(
+        &no_archive,
+        &bootstrap,
+        &db.url,
+        &not_a_dir.join("archive"),
+        "jsonl",
+        &gateway_url,
+    );
+    let o = rollup(&no_archive, &["--date", DAY, "--wait", "0s"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("not-a-dir"), "{}", text(&o));
+    assert_eq!(pushed(gateway, "logpipe_rollup_success"), Some(0.0));
     let succeeded = pushed(gateway, "logpipe_rollup_last_success_timestamp_seconds")
         .expect("a successful run pushes its time");
 
