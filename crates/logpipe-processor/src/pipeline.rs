@@ -71,6 +71,11 @@ pub struct EventCount {
     pub rejected: u64,
 }
 
+/// The start of `t`'s minute (ms).
+fn minute_of(t: Millis) -> Millis {
+    t - t.rem_euclid(60_000)
+}
+
 /// Counts of one batch, for metrics.
 #[derive(Debug, Clone, Default)]
 pub struct BatchStats {
@@ -455,10 +460,7 @@ impl Pipeline {
                 let t = agg.prepared_time();
                 let on_time = watermark.observe(t);
                 if i == 0 {
-                    let n = self
-                        .minutes
-                        .entry((topic, t - t.rem_euclid(60_000)))
-                        .or_default();
+                    let n = self.minutes.entry((topic, minute_of(t))).or_default();
                     if on_time {
                         n.0 += 1;
                     } else {
@@ -496,10 +498,7 @@ impl Pipeline {
             Err(e) => {
                 self.stats.rejected[topic][e.reason.index()] += 1;
                 if let Some(t) = read_time {
-                    self.minutes
-                        .entry((topic, t - t.rem_euclid(60_000)))
-                        .or_default()
-                        .2 += 1;
+                    self.minutes.entry((topic, minute_of(t))).or_default().2 += 1;
                 }
                 Outcome::Rejected(e)
             }

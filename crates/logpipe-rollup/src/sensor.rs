@@ -92,6 +92,14 @@ pub fn missing(
             )
         ));
     }
+    if markers_on && topic.expected.is_empty() {
+        // (a bucket that does not fit the day, e.g. monthly: every directory)
+        for (d, m) in topic.dirs.iter().zip(topic.markers) {
+            if m.is_none() {
+                out.push(format!("{}: no _SUCCESS marker yet", d.path));
+            }
+        }
+    }
     if markers_on {
         for b in topic.expected {
             let mut here = topic
@@ -254,6 +262,29 @@ mod tests {
             missing(w.horizon_to + 600, 600, w, true, &state),
             ["logs/1: processor group g has consumed up to offset 48, the archive holds up to 49"]
         );
+    }
+
+    #[test]
+    fn without_expected_buckets_every_directory_needs_its_marker() {
+        // e.g. a monthly template: the month's directory reaches past the day
+        let w = DayWindow::new(chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap(), 0);
+        let dirs = [dir("logs/month=2026-12", w.from - 86_400, 0, 9)];
+        let archive_last: BTreeMap<i32, i64> = [(0, 9)].into_iter().collect();
+        let state = TopicState {
+            topic: "logs",
+            dirs: &dirs,
+            markers: &[None],
+            expected: &[],
+            processor: None,
+            processor_at_start: None,
+            archive_last: &archive_last,
+            group_id: "g",
+        };
+        assert_eq!(
+            missing(w.to + 60, 0, w, true, &state),
+            ["logs/month=2026-12: no _SUCCESS marker yet"]
+        );
+        assert!(missing(w.to + 60, 0, w, false, &state).is_empty());
     }
 
     #[test]

@@ -228,10 +228,16 @@ impl Store {
                         .collect()
                 })
         })
-        .context(
-            "cannot read logpipe_event_counts (written by `logpipe process`; does the processor \
-             run with this database and version?)",
-        )?;
+        .map_err(|e| {
+            let old = e.to_string().contains("rejected");
+            anyhow::Error::new(e).context(if old {
+                "logpipe_event_counts has no column `rejected`: start this version's \
+                 `logpipe process` once (it applies migration 0003)"
+            } else {
+                "cannot read logpipe_event_counts (written by `logpipe process`; does the \
+                 processor run with this database and version?)"
+            })
+        })?;
         Ok(rows
             .into_iter()
             .map(|(m, events, late, rejected)| {
@@ -437,6 +443,29 @@ mod tests {
     #[tokio::test]
     async fn the_first_versions_tables_are_upgraded_on_mariadb() {
         groups_differing_only_in_case_are_separate_rows(true).await;
+    }
+
+    #[tokio::test]
+    async fn a_processor_without_migration_3_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let store = Store::open(&url, None).await.unwrap();
+        let Store::Sqlite(p) = &store else {
+            unreachable!("a sqlite: URL")
+        };
+        sqlx::query(
+            "CREATE TABLE logpipe_event_counts (group_id TEXT, topic TEXT, minute_start INTEGER, \
+             events INTEGER, late INTEGER)",
+        )
+        .execute(p)
+        .await
+        .unwrap();
+        let e = store
+            .processed_minutes("g", "logs", 0, 60)
+            .await
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("applies migration 0003"), "{e:#}");
+        store.close().await;
     }
 
     #[tokio::test]
