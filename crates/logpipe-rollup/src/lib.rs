@@ -1,15 +1,17 @@
 //! `logpipe rollup --date D`: the daily batch that replaces the Airflow DAG.
 //!
 //! It waits until the archive covers day D ([`sensor`]: the day is over in
-//! the archive's time zone, every directory of it has its `_SUCCESS`
-//! marker, and the processor has consumed past every archived offset), then
-//! reads D's files in any archive format, computes the configured
-//! [`daily`] metrics, and [`reconcile`]s per topic and minute: the records
-//! in the archive, the sum of the files' Kafka offset ranges and the
-//! `_SUCCESS` markers' counts, against the processor's streamed + late
-//! count of each minute (`logpipe_event_counts`). D's rows in
-//! `daily_metrics` and `daily_reconciliation` are replaced in one
-//! transaction ([`store`]); the result is pushed to a Prometheus
+//! the archive's time zone, every bucket of it has a directory with its
+//! `_SUCCESS` marker, the archive has got past what the processor had read
+//! and the processor past every archived offset), then reads D's files in
+//! any archive format, computes the configured [`daily`] metrics, and
+//! [`reconcile`]s per topic and minute: the files' offset ranges chain per
+//! partition; the records in the archive, the sum of the files' Kafka
+//! offset ranges and the `_SUCCESS` markers' counts agree; and per minute
+//! the archive matches the processor's streamed + late + dead-lettered
+//! count (`logpipe_event_counts`). D's rows in `daily_metrics` and
+//! `daily_reconciliation` are replaced in one transaction ([`store`]);
+//! every run's result, a failed one too, is pushed to a Prometheus
 //! Pushgateway when one is configured ([`push`]).
 //!
 //! The archive is read through [`ArchiveSource`]: the binary adapts the
