@@ -3,10 +3,9 @@
 //! every gap or overlap between files — the proof that the archive holds
 //! each offset exactly once.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 
-use logpipe_core::archive::{FileRange, SUCCESS_MARKER};
+use logpipe_core::archive::{offset_chain, FileRange, Follows, SUCCESS_MARKER};
 
 use crate::path::PathTemplate;
 use crate::sink::{Sink, SinkError};
@@ -248,36 +247,25 @@ pub fn check(
     files: &[ArchivedFile],
     mut count: impl FnMut(&ArchivedFile) -> Result<u64, SinkError>,
 ) -> Result<Vec<PartitionReport>, SinkError> {
-    let mut by_partition: BTreeMap<i32, Vec<&ArchivedFile>> = BTreeMap::new();
-    for f in files {
-        by_partition.entry(f.range.partition).or_default().push(f);
-    }
     let mut reports = Vec::new();
-    for (partition, mut fs) in by_partition {
-        fs.sort_by_key(|f| (f.range.start, f.range.end));
+    for (partition, chain) in offset_chain(files, |f: &ArchivedFile| &f.range) {
         let mut r = PartitionReport {
             partition,
-            first_offset: fs[0].range.start,
-            last_offset: fs.iter().map(|f| f.range.end).max().unwrap_or(0),
+            first_offset: chain[0].0.range.start,
+            last_offset: chain.iter().map(|(f, _)| f.range.end).max().unwrap_or(0),
             ..PartitionReport::default()
         };
-        let mut prev: Option<&ArchivedFile> = None;
-        for f in &fs {
+        for (f, follows) in chain {
             r.files += 1;
             let n = count(f)?;
             r.records += n;
             if n > f.range.len() {
                 r.overfull.push(f.path.clone());
             }
-            if let Some(p) = prev {
-                if f.range.start <= p.range.end {
-                    r.overlaps.push((p.path.clone(), f.path.clone()));
-                } else if f.range.start > p.range.end + 1 {
-                    r.gaps.push((p.range.end + 1, f.range.start - 1));
-                }
-            }
-            if prev.is_none_or(|p| f.range.end > p.range.end) {
-                prev = Some(f);
+            match follows {
+                Follows::Overlap(p) => r.overlaps.push((p.path.clone(), f.path.clone())),
+                Follows::Gap(p) => r.gaps.push((p.range.end + 1, f.range.start - 1)),
+                Follows::First | Follows::Chained(_) => {}
             }
         }
         reports.push(r);

@@ -138,6 +138,57 @@ pub fn temp_prefix(topic: &str, partition: i32, start: impl Into<Option<i64>>) -
     }
 }
 
+/// How a file follows the furthest-reaching file before it in its
+/// partition's offset order.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Follows<'a, T> {
+    /// The partition's first file.
+    First,
+    /// Its range starts right after that file's end.
+    Chained(&'a T),
+    /// Offsets between that file's end and its start are in no file.
+    Gap(&'a T),
+    /// Its range starts at or before that file's end.
+    Overlap(&'a T),
+}
+
+/// Per partition (ascending): `files` in offset order, each with how it
+/// follows the files before it. Both `logpipe archive verify` and the
+/// rollup check the archive's offset chain with it.
+pub fn offset_chain<'a, T>(
+    files: impl IntoIterator<Item = &'a T>,
+    range: impl Fn(&T) -> &FileRange,
+) -> BTreeMap<i32, Vec<(&'a T, Follows<'a, T>)>> {
+    let mut by_partition: BTreeMap<i32, Vec<&'a T>> = BTreeMap::new();
+    for f in files {
+        by_partition.entry(range(f).partition).or_default().push(f);
+    }
+    by_partition
+        .into_iter()
+        .map(|(partition, mut fs)| {
+            fs.sort_by_key(|f| (range(f).start, range(f).end));
+            let mut reach: Option<&'a T> = None;
+            let chain = fs
+                .into_iter()
+                .map(|f| {
+                    let r = range(f);
+                    let follows = match reach {
+                        None => Follows::First,
+                        Some(p) if r.start <= range(p).end => Follows::Overlap(p),
+                        Some(p) if r.start > range(p).end + 1 => Follows::Gap(p),
+                        Some(p) => Follows::Chained(p),
+                    };
+                    if reach.is_none_or(|p| r.end > range(p).end) {
+                        reach = Some(f);
+                    }
+                    (f, follows)
+                })
+                .collect();
+            (partition, chain)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,33 +58,27 @@ pub fn render(report: &RunReport, now_secs: i64) -> String {
         &one(report.duration_secs),
     );
     let topic = |t: &str| escape(t);
-    gauge(
-        "logpipe_rollup_mismatched_minutes",
-        "Minutes of the last day whose archive and processor counts differ.",
-        &report
+    let per_topic = |value: fn(&Reconciliation) -> u64| {
+        report
             .reconciliations
             .iter()
             .map(|r| {
                 (
                     format!("{{topic=\"{}\"}}", topic(&r.topic)),
-                    r.mismatched_minutes as f64,
+                    value(r) as f64,
                 )
             })
-            .collect::<Vec<_>>(),
+            .collect::<Vec<_>>()
+    };
+    gauge(
+        "logpipe_rollup_mismatched_minutes",
+        "Minutes of the last day whose archive and processor counts differ.",
+        &per_topic(|r| r.mismatched_minutes),
     );
     gauge(
         "logpipe_rollup_archive_problems",
         "The archive's own checks of the last day that failed, per topic: offset gaps (a lost file), offsets without records, markers that disagree.",
-        &report
-            .reconciliations
-            .iter()
-            .map(|r| {
-                (
-                    format!("{{topic=\"{}\"}}", topic(&r.topic)),
-                    r.archive_problems() as f64,
-                )
-            })
-            .collect::<Vec<_>>(),
+        &per_topic(Reconciliation::archive_problems),
     );
     let mut records = Vec::new();
     for r in &report.reconciliations {

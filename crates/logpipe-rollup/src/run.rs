@@ -135,7 +135,7 @@ async fn roll_up(
                     expected: &l.expected,
                     processor: offsets.as_ref(),
                     processor_at_start: at_start.as_ref(),
-                    archive_last: &l.last_offsets,
+                    archive_last: &source::last_offsets(&l.files),
                     group_id: &job.group_id,
                 },
             ));
@@ -222,8 +222,6 @@ struct TopicListing {
     markers: Vec<Option<SuccessMarker>>,
     /// The buckets that must be marked (with markers on).
     expected: Vec<Bucket>,
-    /// The archive's last offset per partition.
-    last_offsets: BTreeMap<i32, i64>,
     /// Every committed file of the topic.
     files: Vec<ArchiveFile>,
 }
@@ -244,7 +242,6 @@ async fn list(
                 let scan = source
                     .scan(t, window.from, window.horizon_to)
                     .with_context(|| format!("cannot list the archive of topic {t}"))?;
-                let last_offsets = source::last_offsets(&scan.files);
                 let mut dirs = scan.dirs;
                 dirs.sort_by_key(|d| d.bucket);
                 let expected = match dirs.first() {
@@ -267,7 +264,6 @@ async fn list(
                     dirs,
                     markers,
                     expected,
-                    last_offsets,
                     files: scan.files,
                 })
             })

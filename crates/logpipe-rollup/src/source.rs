@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use logpipe_core::archive::{FileRange, SuccessMarker};
+use logpipe_core::archive::{offset_chain, FileRange, Follows, SuccessMarker};
 
 /// One committed archive file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,30 +84,23 @@ pub fn last_offsets(files: &[ArchiveFile]) -> BTreeMap<i32, i64> {
 
 /// Where the offset ranges of `files` do not chain, per partition.
 pub fn gaps(files: &[ArchiveFile]) -> Vec<OffsetGap> {
-    let mut by_partition: BTreeMap<i32, Vec<&ArchiveFile>> = BTreeMap::new();
-    for f in files {
-        by_partition.entry(f.range.partition).or_default().push(f);
-    }
-    let mut gaps = Vec::new();
-    for (partition, mut files) in by_partition {
-        files.sort_by_key(|f| (f.range.start, f.range.end));
-        let mut reach: Option<&ArchiveFile> = None;
-        for f in files {
-            if let Some(r) = reach.filter(|r| f.range.start > r.range.end + 1) {
-                gaps.push(OffsetGap {
-                    partition,
-                    first: r.range.end + 1,
-                    last: f.range.start - 1,
-                    before: r.clone(),
-                    after: f.clone(),
-                });
-            }
-            if reach.is_none_or(|r| f.range.end > r.range.end) {
-                reach = Some(f);
-            }
-        }
-    }
-    gaps
+    offset_chain(files, |f: &ArchiveFile| &f.range)
+        .into_iter()
+        .flat_map(|(partition, chain)| {
+            chain
+                .into_iter()
+                .filter_map(move |(f, follows)| match follows {
+                    Follows::Gap(r) => Some(OffsetGap {
+                        partition,
+                        first: r.range.end + 1,
+                        last: f.range.start - 1,
+                        before: r.clone(),
+                        after: f.clone(),
+                    }),
+                    _ => None,
+                })
+        })
+        .collect()
 }
 
 /// Read access to an archive. Methods block (HDFS or disk I/O): call them

@@ -445,14 +445,25 @@ mod tests {
         groups_differing_only_in_case_are_separate_rows(true).await;
     }
 
+    /// A SQLite database in a directory of its own (kept while it lives).
+    fn sqlite_url() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("rollup.db").display());
+        (dir, url)
+    }
+
+    fn sqlite(store: &Store) -> &SqlitePool {
+        match store {
+            Store::Sqlite(p) => p,
+            Store::MySql(_) => unreachable!("a sqlite: URL"),
+        }
+    }
+
     #[tokio::test]
     async fn a_processor_without_migration_3_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let (_dir, url) = sqlite_url();
         let store = Store::open(&url, None).await.unwrap();
-        let Store::Sqlite(p) = &store else {
-            unreachable!("a sqlite: URL")
-        };
+        let p = sqlite(&store);
         sqlx::query(
             "CREATE TABLE logpipe_event_counts (group_id TEXT, topic TEXT, minute_start INTEGER, \
              events INTEGER, late INTEGER)",
@@ -470,15 +481,11 @@ mod tests {
 
     #[tokio::test]
     async fn the_first_versions_sqlite_table_gets_the_rejected_column() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+        let (_dir, url) = sqlite_url();
         {
             let store = Store::open(&url, None).await.unwrap();
-            let Store::Sqlite(p) = &store else {
-                unreachable!("a sqlite: URL")
-            };
             sqlx::query("ALTER TABLE daily_reconciliation DROP COLUMN rejected")
-                .execute(p)
+                .execute(sqlite(&store))
                 .await
                 .unwrap();
             store.close().await;

@@ -56,11 +56,7 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
     // `--topic` picks some of the configured topics (metrics of the others
     // stay valid, they are just not computed this run). A wrong argument is
     // the caller's mistake, not a failed run: nothing is pushed for it.
-    let (configured, from) = if rollup.topics.is_empty() {
-        (&config.archive.topics, "archive.topics")
-    } else {
-        (&rollup.topics, "rollup.topics")
-    };
+    let (configured, from) = covered(&rollup, &config.archive);
     if let Some(t) = args.topics.iter().find(|t| !configured.contains(t)) {
         anyhow::bail!("--topic {t}: not a topic the rollup covers ({from} = {configured:?})");
     }
@@ -110,6 +106,19 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The topics the rollup covers, and the key that lists them:
+/// `rollup.topics`, else every archived topic.
+fn covered<'a>(
+    rollup: &'a logpipe_rollup::RollupConfig,
+    archive: &'a ArchiveConfig,
+) -> (&'a [String], &'static str) {
+    if rollup.topics.is_empty() {
+        (&archive.topics, "archive.topics")
+    } else {
+        (&rollup.topics, "rollup.topics")
+    }
+}
+
 /// The run's job and archive from the config (validated) and arguments.
 fn prepare(
     config: &Config,
@@ -125,12 +134,7 @@ fn prepare(
     if !args.topics.is_empty() {
         rollup.topics = args.topics.clone();
     }
-    let topics = if rollup.topics.is_empty() {
-        archive.topics.clone()
-    } else {
-        rollup.topics.clone()
-    };
-    let topics = topic_jobs(&config.process, archive, &topics);
+    let topics = topic_jobs(&config.process, archive, covered(&rollup, archive).0);
     let group_id = if rollup.group_id.is_empty() {
         config.process.group_id.clone()
     } else {
